@@ -1,0 +1,135 @@
+"""The contracts every part implements, and the small typed records they exchange.
+
+Parts depend on these protocols only; `registry.py` decides which implementation runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator, Mapping, Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Document:
+    """One page (or a whole text file) as loaded, before splitting."""
+
+    text: str
+    source: str  # path relative to the knowledge folder, POSIX separators
+    page: int  # 1-based; text files are page 1
+    sha256: str  # of the whole file
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A piece of a document that is embedded and indexed; `id` is stable for (source, position)."""
+
+    id: str
+    text: str
+    source: str
+    page: int
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    def citation(self) -> str:
+        return f"{self.source} p.{self.page}"
+
+
+@dataclass(frozen=True)
+class ScoredChunk:
+    """A retrieved chunk: `score` orders results, `relevance` (0..1) says how well it matches the query."""
+
+    chunk: Chunk
+    score: float
+    relevance: float = 0.0
+
+
+Filter = Mapping[str, Any]
+"""Metadata equality filter, e.g. {"source": "faq.pdf"} or {"tenant": "acme"}; a list value means any of."""
+
+
+@runtime_checkable
+class Loader(Protocol):
+    suffixes: tuple[str, ...]
+
+    def load(self, path: str, source: str) -> list[Document]:
+        """Read one file into page-level documents; raise `LoadError` with a user-facing reason."""
+
+
+@runtime_checkable
+class Splitter(Protocol):
+    def split(self, documents: Sequence[Document]) -> list[Chunk]: ...
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    name: str
+    dim: int
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        """float32 array (len(texts), dim), L2-normalised."""
+
+    def embed_query(self, text: str) -> np.ndarray: ...
+
+    def coverage(self, text: str) -> float:
+        """Share of the text's tokens the model knows (1.0 = all); low means its vectors are not to be trusted."""
+
+
+@runtime_checkable
+class VectorStore(Protocol):
+    def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None: ...
+
+    def delete(self, source: str) -> int: ...
+
+    def search(self, vector: np.ndarray, k: int, filter: Filter | None = None) -> list[ScoredChunk]: ...
+
+    def count(self) -> int: ...
+
+    def commit(self) -> None:
+        """Make every change so far durable."""
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class KeywordIndex(Protocol):
+    def upsert(self, chunks: Sequence[Chunk]) -> None: ...
+
+    def delete(self, source: str) -> int: ...
+
+    def search(self, query: str, k: int, filter: Filter | None = None) -> list[ScoredChunk]: ...
+
+    def count(self) -> int: ...
+
+    def commit(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class Retriever(Protocol):
+    def retrieve(self, query: str, k: int | None = None, filter: Filter | None = None) -> list[ScoredChunk]: ...
+
+
+@dataclass(frozen=True)
+class Message:
+    role: str  # "system" | "user" | "assistant"
+    content: str
+
+
+@runtime_checkable
+class Generator(Protocol):
+    name: str
+
+    def stream(self, question: str, sources: Sequence[ScoredChunk], history: Sequence[Message] = ()) -> Iterator[str]:
+        """Text deltas of a grounded answer; sources are cited as [1], [2], ... in the given order."""
+
+
+@runtime_checkable
+class Memory(Protocol):
+    def load(self, session_id: str) -> list[Message]: ...
+
+    def append(self, session_id: str, messages: Iterable[Message]) -> None: ...
+
+    def clear(self, session_id: str) -> None: ...

@@ -1,0 +1,143 @@
+"""One YAML file wires every part: load it, interpolate `${VAR:-default}`, validate the shape.
+
+Which `type` names exist and what parameters each takes is checked by `registry.validate`, so a
+config error always names the file, the section, the bad value and the valid choices.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+DEFAULT_CONFIG = Path("config/default.yaml")
+_ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*?))?\}")
+
+
+class ConfigError(Exception):
+    """A user-facing configuration problem: one sentence naming file, key and what to do."""
+
+
+class PartSpec(BaseModel):
+    """A part named by its registered short `type`; every other key is a parameter of that type."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _collect_params(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            return {"type": data}
+        if isinstance(data, dict) and "params" not in data:
+            data = dict(data)
+            return {"type": data.pop("type", None), "params": data}
+        return data
+
+
+class Paths(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    knowledge: Path = Path("data/knowledge")
+    index: Path = Path("data/index")
+
+
+class IngestSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    max_file_mb: float = Field(200, gt=0)
+
+
+class ChatSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    # below this relevance (cosine or share of query terms found) the best source does not answer the question
+    min_relevance: float = Field(0.4, ge=0, le=1)
+
+
+class Settings(BaseModel):
+    """The whole validated config; every entry point (CLI, server, worker) uses this one model."""
+
+    model_config = ConfigDict(extra="forbid")
+    paths: Paths = Paths()
+    ingest: IngestSettings = IngestSettings()
+    chat: ChatSettings = ChatSettings()
+    loaders: list[PartSpec] = Field(default_factory=lambda: [PartSpec(type="pdf"), PartSpec(type="text")])
+    splitter: PartSpec = PartSpec(type="sentence")
+    embedder: PartSpec = PartSpec(type="sentence_transformers")
+    vector_store: PartSpec = PartSpec(type="faiss")
+    keyword_index: PartSpec = PartSpec(type="sqlite_fts")
+    retriever: PartSpec = PartSpec(type="hybrid")
+    generator: PartSpec = PartSpec(type="extractive")
+    memory: PartSpec = PartSpec(type="window")
+    source_file: str = "<defaults>"
+
+
+def interpolate(value: Any, where: str = "") -> Any:
+    """Replace `${VAR}` / `${VAR:-default}` in every string of a parsed YAML tree."""
+    if isinstance(value, dict):
+        return {k: interpolate(v, f"{where}.{k}" if where else str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [interpolate(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def substitute(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in os.environ and os.environ[name] != "":
+            return os.environ[name]
+        if default is not None:
+            return default
+        raise ConfigError(f"{where}: environment variable {name} is not set and has no default; set it or write ${{{name}:-value}}")
+
+    whole = _ENV_PATTERN.fullmatch(value)
+    result = _ENV_PATTERN.sub(substitute, value)
+    # A value that was only a variable is re-read as YAML so `${TOP_K:-4}` becomes the number 4.
+    return yaml.safe_load(result) if whole and result.strip() else result
+
+
+def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The config file to use: the explicit one, else $KL_CONFIG, else config/default.yaml."""
+    return Path(explicit or os.environ.get("KL_CONFIG") or DEFAULT_CONFIG)
+
+
+def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
+    """Read, interpolate and validate the shape of a config file (types are checked by the registry)."""
+    file = config_path(path)
+    if not file.is_file():
+        raise ConfigError(f"config file {file} not found; pass --config FILE or set KL_CONFIG")
+    try:
+        raw = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{file}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{file}: the top level must be a mapping of sections")
+    try:
+        data = interpolate(raw)
+    except ConfigError as exc:
+        raise ConfigError(f"{file}: {exc}") from None
+    try:
+        return Settings(**data, source_file=str(file))
+    except ValidationError as exc:
+        raise ConfigError(f"{file}: {describe_validation_error(exc, Settings)}") from None
+
+
+def describe_validation_error(exc: ValidationError, model: type[BaseModel], prefix: str = "") -> str:
+    """The first validation problem as one sentence, listing the valid keys for an unknown one."""
+    err = exc.errors()[0]
+    loc = ".".join(str(p) for p in err["loc"] if p != "params")
+    where = f"{prefix}.{loc}" if prefix and loc else prefix or loc
+    if err["type"] == "extra_forbidden":
+        owner = model
+        for part in err["loc"][:-1]:
+            annotation = owner.model_fields[part].annotation if part in owner.model_fields else None
+            if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+                break
+            owner = annotation
+        valid = ", ".join(sorted(k for k in owner.model_fields if k != "source_file"))
+        return f"{where}: unknown key '{err['loc'][-1]}'; valid keys: {valid}"
+    value = err.get("input")
+    shown = f" (got {value!r})" if not isinstance(value, dict) else ""
+    return f"{where}: {err['msg']}{shown}"

@@ -1,0 +1,1 @@
+"""Generators: turn a question and numbered sources into a streamed answer."""

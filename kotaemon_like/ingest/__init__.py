@@ -1,0 +1,1 @@
+"""Turning files into indexed chunks: loaders, splitting, the manifest and the indexing pipeline."""

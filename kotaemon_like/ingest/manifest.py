@@ -1,0 +1,87 @@
+"""The manifest: what was indexed from which file (hash, size, mtime, chunks, status), and by which embedder."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..stores import sqlite_db
+
+
+class IndexMismatchError(Exception):
+    """The index on disk was built by another embedder than the config names."""
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    source: str
+    sha256: str
+    size: int
+    mtime_ns: int
+    chunks: int
+    status: str  # "indexed" | "failed"
+    error: str = ""
+    indexed_at: float = 0.0
+
+
+class Manifest:
+    """SQLite table keyed by source path; the last write of indexing a file, so a crash re-indexes it."""
+
+    def __init__(self, index_dir: Path | str):
+        self.path = Path(index_dir) / "manifest.sqlite"
+        self._lock = threading.RLock()
+        self._con = sqlite_db.connect(self.path)
+        self._con.execute(
+            "CREATE TABLE IF NOT EXISTS files (source TEXT PRIMARY KEY, sha256 TEXT, size INTEGER, mtime_ns INTEGER, "
+            "chunks INTEGER, status TEXT, error TEXT, indexed_at REAL)"
+        )
+        self._con.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+
+    def check_embedder(self, name: str, dim: int) -> None:
+        """Record the embedder on first use; refuse to mix vectors of two embedders afterwards."""
+        with self._lock:
+            meta = dict(self._con.execute("SELECT key, value FROM meta"))
+            if "embedder" not in meta:
+                self._con.executemany(
+                    "INSERT OR REPLACE INTO meta VALUES (?, ?)", [("embedder", name), ("dim", str(dim))]
+                )
+                return
+        if meta["embedder"] != name or int(meta.get("dim", dim)) != dim:
+            raise IndexMismatchError(
+                f"the index in {self.path.parent} was built with embedder '{meta['embedder']}' (dim {meta.get('dim')}) "
+                f"but the config names '{name}' (dim {dim}); run `kl reindex` to rebuild it, "
+                "or set embedder.model back"
+            )
+
+    def reset(self) -> None:
+        """Forget every file and the embedder (before a full re-index)."""
+        with sqlite_db.Transaction(self._con, self._lock) as con:
+            con.execute("DELETE FROM files")
+            con.execute("DELETE FROM meta")
+
+    def get(self, source: str) -> FileRecord | None:
+        with self._lock:
+            row = self._con.execute("SELECT * FROM files WHERE source = ?", (source,)).fetchone()
+        return FileRecord(*row) if row else None
+
+    def all(self) -> dict[str, FileRecord]:
+        with self._lock:
+            return {row[0]: FileRecord(*row) for row in self._con.execute("SELECT * FROM files ORDER BY source")}
+
+    def put(self, record: FileRecord) -> None:
+        with self._lock:
+            self._con.execute(
+                "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?)",
+                (record.source, record.sha256, record.size, record.mtime_ns, record.chunks, record.status,
+                 record.error, record.indexed_at or time.time()),
+            )
+
+    def remove(self, source: str) -> None:
+        with self._lock:
+            self._con.execute("DELETE FROM files WHERE source = ?", (source,))
+
+    def close(self) -> None:
+        with self._lock:
+            self._con.close()

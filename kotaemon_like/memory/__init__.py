@@ -1,0 +1,1 @@
+"""Conversation memory, keyed by session id."""

@@ -1,0 +1,163 @@
+"""Builds the parts a config names. An allowlist: built-in short names and installed entry points only.
+
+A config can never name a dotted import path; a package adds a part by declaring an entry point in
+the group `kotaemon_like.<section>` (e.g. `kotaemon_like.vector_store`), which the user chose to install.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import import_module
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from .components import Embedder, Generator, KeywordIndex, Loader, Memory, Retriever, Splitter, VectorStore
+from .config import ConfigError, PartSpec, Settings, describe_validation_error, load_settings
+
+log = logging.getLogger(__name__)
+
+# section -> short name -> "module:Class" inside this package (imported only when used)
+BUILTINS: dict[str, dict[str, str]] = {
+    "loaders": {"pdf": "ingest.loaders:PdfLoader", "text": "ingest.loaders:TextLoader"},
+    "splitter": {"sentence": "ingest.splitter:SentenceSplitter"},
+    "embedder": {"sentence_transformers": "embedders:SentenceTransformerEmbedder"},
+    "vector_store": {"faiss": "stores.faiss_store:FaissVectorStore"},
+    "keyword_index": {"sqlite_fts": "stores.keyword_sqlite:SqliteFtsKeywordIndex"},
+    "retriever": {
+        "hybrid": "retrievers.hybrid:HybridRetriever",
+        "vector": "retrievers.single:VectorRetriever",
+        "keyword": "retrievers.single:KeywordRetriever",
+    },
+    "generator": {"extractive": "generators.extractive:ExtractiveGenerator"},
+    "memory": {"window": "memory.window:WindowMemory"},
+}
+
+SECTION_NOUNS = {
+    "loaders": "loader", "splitter": "splitter", "embedder": "embedder", "vector_store": "vector store",
+    "keyword_index": "keyword index", "retriever": "retriever", "generator": "generator", "memory": "memory",
+}
+
+
+@lru_cache(maxsize=None)
+def _entry_points(section: str) -> dict[str, Any]:
+    return {ep.name: ep for ep in entry_points(group=f"kotaemon_like.{section}")}
+
+
+def choices(section: str) -> list[str]:
+    return sorted(set(BUILTINS.get(section, {})) | set(_entry_points(section)))
+
+
+def lookup(section: str, name: str, where: str = "") -> type:
+    """The class registered as `name` in `section`, or a ConfigError listing the valid names."""
+    if name in BUILTINS.get(section, {}):
+        module, cls = BUILTINS[section][name].split(":")
+        return getattr(import_module(f"{__package__}.{module}"), cls)
+    if name in _entry_points(section):
+        return _entry_points(section)[name].load()
+    noun = SECTION_NOUNS.get(section, section)
+    raise ConfigError(f"{where or section}.type: '{name}' is not a known {noun}; valid choices: {', '.join(choices(section))}")
+
+
+def parse_params(section: str, spec: PartSpec, where: str, source_file: str) -> BaseModel:
+    cls = lookup(section, spec.type, f"{source_file}: {where}")
+    try:
+        return cls.Params(**spec.params)
+    except ValidationError as exc:
+        raise ConfigError(f"{source_file}: {describe_validation_error(exc, cls.Params, where)}") from None
+
+
+def _sections(settings: Settings) -> list[tuple[str, PartSpec, str]]:
+    parts = [("loaders", spec, f"loaders[{i}]") for i, spec in enumerate(settings.loaders)]
+    for section in ("splitter", "embedder", "vector_store", "keyword_index", "retriever", "generator", "memory"):
+        parts.append((section, getattr(settings, section), section))
+    return parts
+
+
+def validate(settings: Settings) -> None:
+    """Check every part's type and parameters, so a bad config fails before anything is loaded."""
+    for section, spec, where in _sections(settings):
+        parse_params(section, spec, where, settings.source_file)
+
+
+def build(section: str, spec: PartSpec, settings: Settings, where: str | None = None, **deps: Any) -> Any:
+    cls = lookup(section, spec.type, f"{settings.source_file}: {where or section}")
+    return cls(parse_params(section, spec, where or section, settings.source_file), **deps)
+
+
+@dataclass
+class KnowledgeBase:
+    """The stores and the parts that fill and read them, as one config built them."""
+
+    settings: Settings
+    loaders: list[Loader]
+    splitter: Splitter
+    embedder: Embedder
+    vector_store: VectorStore
+    keyword_index: KeywordIndex
+
+    def close(self) -> None:
+        self.vector_store.close()
+        self.keyword_index.close()
+
+
+def build_knowledge_base(settings: Settings) -> KnowledgeBase:
+    index_dir = Path(settings.paths.index)
+    index_dir.mkdir(parents=True, exist_ok=True)
+    embedder = build("embedder", settings.embedder, settings)
+    return KnowledgeBase(
+        settings=settings,
+        loaders=[build("loaders", s, settings, f"loaders[{i}]") for i, s in enumerate(settings.loaders)],
+        splitter=build("splitter", settings.splitter, settings),
+        embedder=embedder,
+        vector_store=build("vector_store", settings.vector_store, settings, index_dir=index_dir, dim=embedder.dim),
+        keyword_index=build("keyword_index", settings.keyword_index, settings, index_dir=index_dir),
+    )
+
+
+def build_retriever(kb: KnowledgeBase) -> Retriever:
+    return build(
+        "retriever", kb.settings.retriever, kb.settings,
+        embedder=kb.embedder, vector_store=kb.vector_store, keyword_index=kb.keyword_index,
+    )
+
+
+def build_generator(settings: Settings) -> Generator:
+    return build("generator", settings.generator, settings)
+
+
+def build_memory(settings: Settings) -> Memory:
+    return build("memory", settings.memory, settings)
+
+
+def load(path: str | Path | None = None) -> Settings:
+    """Load and fully validate a config file."""
+    settings = load_settings(path)
+    validate(settings)
+    return settings
+
+
+def build_indexer(kb: KnowledgeBase, knowledge_dir: Path | str | None = None):
+    """The indexing pipeline over `kb`'s stores, checking the index was built by the same embedder."""
+    from .ingest.manifest import Manifest
+    from .ingest.pipeline import Indexer
+
+    settings = kb.settings
+    return Indexer(
+        knowledge_dir or settings.paths.knowledge,
+        kb.loaders, kb.splitter, kb.embedder, kb.vector_store, kb.keyword_index,
+        Manifest(settings.paths.index), max_file_mb=settings.ingest.max_file_mb,
+    )
+
+
+def build_chat(kb: KnowledgeBase):
+    from .chat import ChatEngine
+
+    settings = kb.settings
+    return ChatEngine(
+        build_retriever(kb), build_generator(settings), build_memory(settings), settings.chat.min_relevance
+    )

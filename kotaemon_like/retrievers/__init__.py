@@ -1,0 +1,1 @@
+"""Retrievers: vector, keyword, and the hybrid that fuses them."""

@@ -1,0 +1,1 @@
+"""Persistent stores: vector stores and the keyword (BM25) index."""

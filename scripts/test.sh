@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Install everything the tests need on a fresh machine, then run them.
+#   bash scripts/test.sh            # the whole suite
+#   bash scripts/test.sh -m "not slow"   # the quick subset
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python3 -m pip install -q torch==2.13.0 -c constraints.txt -e ".[test]"
+
+if ! command -v redis-server >/dev/null 2>&1; then
+    echo "installing redis-server from Debian packages"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null
+fi
+
+export HF_HUB_OFFLINE=1 LITELLM_LOCAL_MODEL_COST_MAP=True GRADIO_ANALYTICS_ENABLED=False TOKENIZERS_PARALLELISM=false
+exec python3 -m pytest -q -p no:cacheprovider "$@"

@@ -1,0 +1,56 @@
+"""The SQLite FTS5 keyword index: BM25 order, Chinese text, delete-by-source, filters, persistence."""
+
+from __future__ import annotations
+
+from kotaemon_like.components import Chunk
+from kotaemon_like.stores.keyword_sqlite import SqliteFtsKeywordIndex
+
+
+def chunk(cid, text, source, **meta):
+    return Chunk(id=cid, text=text, source=source, page=1, metadata=meta)
+
+
+CHUNKS = [
+    chunk("a", "Refunds are paid within 30 days of the return.", "policy.pdf", tenant="acme"),
+    chunk("b", "Shipping to Europe takes five working days.", "shipping.pdf", tenant="acme"),
+    chunk("c", "退货政策：收到商品后三十天内可以退货退款。", "zh.pdf", tenant="globex"),
+    chunk("d", "配送时间一般为三到五个工作日。", "zh.pdf", tenant="globex", tags=["delivery", "zh"]),
+]
+
+
+def test_search_english_and_chinese(tmp_path):
+    index = SqliteFtsKeywordIndex(index_dir=tmp_path)
+    index.upsert(CHUNKS)
+    assert index.search("how long until my refund is paid?", 3)[0].chunk.id == "a"
+    assert index.search("returned items refunds", 3)[0].chunk.id == "a"  # stemming: refunds ~ refund
+    assert index.search("可以退款吗", 3)[0].chunk.id == "c"
+    assert index.search("配送需要几天", 3)[0].chunk.id == "d"
+
+
+def test_delete_by_source_and_idempotent_upsert(tmp_path):
+    index = SqliteFtsKeywordIndex(index_dir=tmp_path)
+    index.upsert(CHUNKS)
+    index.upsert(CHUNKS)  # same ids again: still one copy each
+    assert index.count() == 4
+    assert index.delete("zh.pdf") == 2
+    assert index.count() == 2
+    assert index.search("退货", 5) == []
+
+
+def test_filters(tmp_path):
+    index = SqliteFtsKeywordIndex(index_dir=tmp_path)
+    index.upsert(CHUNKS)
+    hits = index.search("days", 5, {"tenant": "acme"})
+    assert {h.chunk.id for h in hits} == {"a", "b"}
+    assert [h.chunk.id for h in index.search("days", 5, {"source": "shipping.pdf"})] == ["b"]
+    assert [h.chunk.id for h in index.search("配送", 5, {"tags": "delivery"})] == ["d"]
+    assert index.search("配送", 5, {"tags": ["nothing"]}) == []
+
+
+def test_persists_across_reopen(tmp_path):
+    index = SqliteFtsKeywordIndex(index_dir=tmp_path)
+    index.upsert(CHUNKS)
+    index.close()
+    again = SqliteFtsKeywordIndex(index_dir=tmp_path)
+    assert again.count() == 4
+    assert again.search("shipping Europe", 1)[0].chunk.metadata == {"tenant": "acme"}
