@@ -12,10 +12,11 @@ from . import registry
 from .config import ConfigError, Settings
 from .ingest.manifest import IndexMismatchError
 from .logs import setup_logging
+from .queues.base import QueueUnavailable
 from .stores.faiss_store import DimensionMismatchError
 
 log = logging.getLogger(__name__)
-USER_ERRORS = (ConfigError, IndexMismatchError, DimensionMismatchError)
+USER_ERRORS = (ConfigError, IndexMismatchError, DimensionMismatchError, QueueUnavailable)
 
 
 def _print_report(report) -> None:
@@ -85,6 +86,27 @@ def run_ask(settings: Settings, question: str) -> int:
     return 0
 
 
+def run_ingest(settings: Settings, watch: bool, workers: int, metrics_port: int | None) -> int:
+    import signal
+
+    from .ingest_service import IngestService
+    from .metrics import serve_metrics
+
+    port = metrics_port or settings.worker.metrics_port
+    if port:
+        serve_metrics(port)
+    service = IngestService(settings, watch=watch, workers=workers)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: service.request_stop())
+    service.start()
+    what = " and ".join(p for p, on in (("watching " + str(settings.paths.knowledge), watch), (f"{workers} worker(s)", workers)) if on)
+    print(f"{what}; queue: {settings.queue.type}. Ctrl-C to stop.", file=sys.stderr)
+    service.wait()
+    print("stopping: finishing the current job", file=sys.stderr)
+    service.stop()
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="kl", description="kotaemon-like: RAG for customer service")
     top.add_argument("--config", help="config file (default: $KL_CONFIG or config/default.yaml)")
@@ -96,6 +118,13 @@ def parser() -> argparse.ArgumentParser:
     reindex.add_argument("folder", nargs="?")
     ask = sub.add_parser("ask", help="answer one question from the index, with sources")
     ask.add_argument("question")
+    watch = sub.add_parser("watch", help="watch the knowledge folder and queue changed files")
+    watch.add_argument("--workers", type=int, default=None,
+                       help="in-process indexing workers (default: config worker.threads with an in-process queue, 0 with Redis)")
+    watch.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on this port")
+    worker = sub.add_parser("worker", help="index queued files (run several for more throughput)")
+    worker.add_argument("--threads", type=int, default=None, help="worker threads in this process (default: worker.threads)")
+    worker.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on this port")
     sub.add_parser("check-config", help="validate the config file and exit")
     return top
 
@@ -111,6 +140,19 @@ def main(argv: list[str] | None = None) -> int:
             return run_reindex(settings, args.folder)
         if args.command == "ask":
             return run_ask(settings, args.question)
+        if args.command == "watch":
+            workers = args.workers
+            if workers is None:
+                workers = settings.worker.threads if settings.queue.type == "memory" else 0
+            return run_ingest(settings, watch=True, workers=workers, metrics_port=args.metrics_port)
+        if args.command == "worker":
+            if settings.queue.type == "memory":
+                raise ConfigError(
+                    f"{settings.source_file}: queue.type is 'memory', which only reaches workers in the same process; "
+                    "use `kl watch` (it runs workers too) or set queue.type: redis"
+                )
+            return run_ingest(settings, watch=False, workers=args.threads or settings.worker.threads,
+                              metrics_port=args.metrics_port)
         if args.command == "check-config":
             print(f"{settings.source_file}: OK")
             return 0

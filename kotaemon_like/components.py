@@ -86,6 +86,9 @@ class VectorStore(Protocol):
 
     def count(self) -> int: ...
 
+    def scan(self, batch: int = 1000) -> Iterator[tuple[list[Chunk], np.ndarray]]:
+        """Every stored chunk with its vector, in batches, so an index can move to another store without re-embedding."""
+
     def commit(self) -> None:
         """Make every change so far durable."""
 

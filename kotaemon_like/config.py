@@ -57,6 +57,18 @@ class ChatSettings(BaseModel):
     min_relevance: float = Field(0.4, ge=0, le=1)
 
 
+class WatcherSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    quiet_s: float = Field(0.5, gt=0)  # a file must stop changing this long before it is queued
+    reconcile_s: float = Field(300, gt=0)  # full folder-vs-manifest check, a safety net for missed events
+
+
+class WorkerSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    threads: int = Field(1, gt=0)  # in-process workers next to the watcher (embedded mode)
+    metrics_port: int | None = None
+
+
 class Settings(BaseModel):
     """The whole validated config; every entry point (CLI, server, worker) uses this one model."""
 
@@ -72,6 +84,9 @@ class Settings(BaseModel):
     retriever: PartSpec = PartSpec(type="hybrid")
     generator: PartSpec = PartSpec(type="extractive")
     memory: PartSpec = PartSpec(type="window")
+    queue: PartSpec = PartSpec(type="memory")
+    watcher: WatcherSettings = WatcherSettings()
+    worker: WorkerSettings = WorkerSettings()
     source_file: str = "<defaults>"
 
 

@@ -26,7 +26,10 @@ BUILTINS: dict[str, dict[str, str]] = {
     "loaders": {"pdf": "ingest.loaders:PdfLoader", "text": "ingest.loaders:TextLoader"},
     "splitter": {"sentence": "ingest.splitter:SentenceSplitter"},
     "embedder": {"sentence_transformers": "embedders:SentenceTransformerEmbedder"},
-    "vector_store": {"faiss": "stores.faiss_store:FaissVectorStore"},
+    "vector_store": {
+        "faiss": "stores.faiss_store:FaissVectorStore",
+        "qdrant": "stores.qdrant_store:QdrantVectorStore",
+    },
     "keyword_index": {"sqlite_fts": "stores.keyword_sqlite:SqliteFtsKeywordIndex"},
     "retriever": {
         "hybrid": "retrievers.hybrid:HybridRetriever",
@@ -35,11 +38,13 @@ BUILTINS: dict[str, dict[str, str]] = {
     },
     "generator": {"extractive": "generators.extractive:ExtractiveGenerator"},
     "memory": {"window": "memory.window:WindowMemory"},
+    "queue": {"memory": "queues.memory:InProcessQueue", "redis": "queues.redis_stream:RedisStreamQueue"},
 }
 
 SECTION_NOUNS = {
     "loaders": "loader", "splitter": "splitter", "embedder": "embedder", "vector_store": "vector store",
     "keyword_index": "keyword index", "retriever": "retriever", "generator": "generator", "memory": "memory",
+    "queue": "queue",
 }
 
 
@@ -73,7 +78,7 @@ def parse_params(section: str, spec: PartSpec, where: str, source_file: str) -> 
 
 def _sections(settings: Settings) -> list[tuple[str, PartSpec, str]]:
     parts = [("loaders", spec, f"loaders[{i}]") for i, spec in enumerate(settings.loaders)]
-    for section in ("splitter", "embedder", "vector_store", "keyword_index", "retriever", "generator", "memory"):
+    for section in ("splitter", "embedder", "vector_store", "keyword_index", "retriever", "generator", "memory", "queue"):
         parts.append((section, getattr(settings, section), section))
     return parts
 
@@ -132,6 +137,20 @@ def build_generator(settings: Settings) -> Generator:
 
 def build_memory(settings: Settings) -> Memory:
     return build("memory", settings.memory, settings)
+
+
+def build_queue(settings: Settings):
+    return build("queue", settings.queue, settings)
+
+
+def build_scanner(settings: Settings):
+    """The folder-vs-manifest diff, without loading any model (for the watcher)."""
+    from .ingest.manifest import Manifest
+    from .ingest.scanner import FolderScanner
+
+    loaders = [build("loaders", s, settings, f"loaders[{i}]") for i, s in enumerate(settings.loaders)]
+    suffixes = tuple(suffix for loader in loaders for suffix in loader.suffixes)
+    return FolderScanner(settings.paths.knowledge, Manifest(settings.paths.index), suffixes)
 
 
 def load(path: str | Path | None = None) -> Settings:

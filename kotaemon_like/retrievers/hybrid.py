@@ -1,34 +1,61 @@
-"""Hybrid retrieval: weighted reciprocal rank fusion of the vector and keyword lists.
+"""Hybrid retrieval: confidence-weighted fusion of the vector and keyword lists.
 
-Plain RRF trusts both lists equally, and loses badly wherever one side is blind (an English-only
-embedder on Chinese text, BM25 on a paraphrase). Two per-query judgements fix that:
-the embedder's vocabulary coverage of the query scales the dense list's weight (MiniLM maps most
-Han characters to [UNK], so its vectors are noise there), and the weights themselves come from config.
+Plain reciprocal rank fusion trusts both lists equally, and loses badly wherever one side is blind
+(an English-only embedder on Chinese text, BM25 on a reworded question). Two per-query judgements fix
+that without any per-dataset setting:
+
+* the dense list's weight scales with the embedder's vocabulary coverage of the query (MiniLM maps
+  most Han characters to [UNK], so its vectors say nothing there);
+* the keyword list's weight scales with how much of the query its best hits actually contain
+  (squared share of query terms), so a paraphrase that BM25 cannot match leaves the ranking to the
+  vectors, while a question worded like the text gets the exact-term boost.
+
+`fusion: score` adds the min-max normalised scores under those weights; `fusion: rrf` uses the same
+weights in reciprocal rank fusion. bench/retrieval.py measures both against the single retrievers.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Literal
+
+import numpy as np
+from pydantic import ConfigDict, Field
 
 from ..components import Embedder, Filter, KeywordIndex, ScoredChunk, VectorStore
 from .dedup import drop_near_duplicates
 from .single import KeywordRetriever, SingleParams, VectorRetriever
 
+WeightedList = tuple[float, list[ScoredChunk]]
 
-def rrf(lists: list[tuple[float, list[ScoredChunk]]], k: int) -> list[ScoredChunk]:
-    """Weighted reciprocal rank fusion; relevance of a fused hit is the best relevance any list gave it."""
+
+def _fuse(lists: list[WeightedList], contribution) -> list[ScoredChunk]:
     scores: dict[str, float] = {}
     best: dict[str, ScoredChunk] = {}
     for weight, ranked in lists:
-        if weight <= 0:
+        if weight <= 0 or not ranked:
             continue
-        for rank, hit in enumerate(ranked, start=1):
-            cid = hit.chunk.id
-            scores[cid] = scores.get(cid, 0.0) + weight / (k + rank)
+        for cid, hit, value in contribution(ranked):
+            scores[cid] = scores.get(cid, 0.0) + weight * value
             if cid not in best or hit.relevance > best[cid].relevance:
                 best[cid] = hit
     order = sorted(scores, key=scores.__getitem__, reverse=True)
     return [ScoredChunk(best[c].chunk, scores[c], best[c].relevance) for c in order]
+
+
+def rrf(lists: list[WeightedList], k: int = 60) -> list[ScoredChunk]:
+    """Weighted reciprocal rank fusion; a fused hit keeps the best relevance any list gave it."""
+    return _fuse(lists, lambda ranked: ((h.chunk.id, h, 1.0 / (k + r)) for r, h in enumerate(ranked, start=1)))
+
+
+def minmax(ranked: list[ScoredChunk]) -> np.ndarray:
+    values = np.array([h.score for h in ranked], dtype=np.float64)
+    spread = values.max() - values.min()
+    return (values - values.min()) / spread if spread > 0 else np.ones_like(values)
+
+
+def score_fusion(lists: list[WeightedList]) -> list[ScoredChunk]:
+    """Weighted sum of min-max normalised scores (a chunk missing from a list gets 0 there)."""
+    return _fuse(lists, lambda ranked: ((h.chunk.id, h, float(z)) for h, z in zip(ranked, minmax(ranked))))
 
 
 def trust(coverage: float, floor: float) -> float:
@@ -39,15 +66,17 @@ def trust(coverage: float, floor: float) -> float:
 
 
 class HybridRetriever:
-    """RRF of dense and BM25 candidates, dense weight scaled by the embedder's coverage of the query."""
+    """Dense + BM25 candidates fused under per-query weights, then near-duplicates removed."""
 
     class Params(SingleParams):
         model_config = ConfigDict(extra="forbid")
-        candidates: int = Field(50, gt=0)  # taken from each list before fusion
-        rrf_k: int = Field(60, gt=0)
-        vector_weight: float = Field(1.0, ge=0)
-        keyword_weight: float = Field(1.0, ge=0)
+        fusion: Literal["score", "rrf"] = "score"
+        candidates: int = Field(100, gt=0)  # taken from each list before fusion
+        vector_weight: float = Field(0.6, ge=0)
+        keyword_weight: float = Field(0.4, ge=0)
+        keyword_confidence_power: float = Field(2.0, ge=0)  # 0 = keyword weight ignores how well BM25 matched
         min_coverage: float = Field(0.8, ge=0, lt=1)  # below this share of known tokens the dense list is ignored
+        rrf_k: int = Field(60, gt=0)
 
     def __init__(
         self, params: Params | None, embedder: Embedder, vector_store: VectorStore, keyword_index: KeywordIndex, **_: object
@@ -57,19 +86,21 @@ class HybridRetriever:
         self.vector = VectorRetriever(None, embedder=embedder, vector_store=vector_store)
         self.keyword = KeywordRetriever(None, keyword_index=keyword_index)
 
-    def weights(self, query: str) -> tuple[float, float]:
+    def weights(self, query: str, keyword_hits: list[ScoredChunk]) -> tuple[float, float]:
         """(vector, keyword) weights for this query."""
-        return (
-            self.params.vector_weight * trust(self.embedder.coverage(query), self.params.min_coverage),
-            self.params.keyword_weight,
-        )
+        vector = self.params.vector_weight * trust(self.embedder.coverage(query), self.params.min_coverage)
+        if vector == 0:
+            return 0.0, 1.0
+        confidence = max((h.relevance for h in keyword_hits[:3]), default=0.0)
+        return vector, self.params.keyword_weight * confidence ** self.params.keyword_confidence_power
 
     def retrieve(self, query: str, k: int | None = None, filter: Filter | None = None) -> list[ScoredChunk]:
         k = k or self.params.top_k
         n = max(self.params.candidates, k)
-        w_vector, w_keyword = self.weights(query)
-        lists = [(w_keyword, self.keyword.candidates(query, n, filter))]
+        keyword_hits = self.keyword.candidates(query, n, filter)
+        w_vector, w_keyword = self.weights(query, keyword_hits)
+        lists = [(w_keyword, keyword_hits)]
         if w_vector > 0:
             lists.append((w_vector, self.vector.candidates(query, n, filter)))
-        fused = rrf(lists, self.params.rrf_k)
+        fused = score_fusion(lists) if self.params.fusion == "score" else rrf(lists, self.params.rrf_k)
         return drop_near_duplicates(fused[: k * 3], self.params.dedup_threshold)[:k]

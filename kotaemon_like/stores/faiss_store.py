@@ -11,7 +11,7 @@ import logging
 import os
 import threading
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import faiss
 import numpy as np
@@ -49,8 +49,8 @@ class FaissVectorStore:
         self._con = sqlite_db.connect(self.dir / "vectors.sqlite")
         sqlite_db.create_chunk_table(self._con)
         self._index = self._open_index()
+        self._loaded = self._file_state()
         self._dirty = False
-        self._reconcile()
 
     def _open_index(self) -> faiss.IndexIDMap2:
         if not self._index_path.exists():
@@ -63,8 +63,24 @@ class FaissVectorStore:
             )
         return index
 
-    def _reconcile(self) -> None:
-        """After a crash between the two writes, keep only chunks present in both files."""
+    def _file_state(self) -> tuple[int, int] | None:
+        try:
+            stat = self._index_path.stat()
+        except FileNotFoundError:
+            return None
+        return stat.st_mtime_ns, stat.st_size
+
+    def refresh(self) -> None:
+        """Re-read the index if another process committed to it since we loaded (workers, the app)."""
+        with self._lock:
+            state = self._file_state()
+            if state != self._loaded and not self._dirty:
+                self._index = self._open_index()
+                self._loaded = state
+
+    def repair(self) -> None:
+        """After a crash between the two writes, keep only chunks present in both files (call under the write lock)."""
+        self.refresh()
         stored = {row[0] for row in self._con.execute("SELECT rowid FROM chunks")}
         indexed = set(faiss.vector_to_array(self._index.id_map).tolist())
         if stored == indexed:
@@ -76,7 +92,7 @@ class FaissVectorStore:
         missing = list(stored - indexed)
         with sqlite_db.Transaction(self._con, self._lock) as con:
             con.executemany("DELETE FROM chunks WHERE rowid = ?", [(i,) for i in missing])
-        self._dirty = True
+        self._dirty = bool(orphans)
         self.commit()
 
     def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
@@ -107,6 +123,7 @@ class FaissVectorStore:
         return len(ids)
 
     def search(self, vector: np.ndarray, k: int, filter: Filter | None = None) -> list[ScoredChunk]:
+        self.refresh()
         with self._lock:
             if k <= 0 or self._index.ntotal == 0:
                 return []
@@ -127,6 +144,22 @@ class FaissVectorStore:
         with self._lock:
             return int(self._index.ntotal)
 
+    def scan(self, batch: int = 1000) -> Iterator[tuple[list[Chunk], np.ndarray]]:
+        """Every stored chunk with its vector, `batch` at a time (for migrating to another store)."""
+        last = -1  # rowids are non-negative; paging by rowid stays correct if writes happen between batches
+        while True:
+            with self._lock:
+                rows = self._con.execute(
+                    f"SELECT rowid, {sqlite_db.CHUNK_COLUMNS} FROM chunks WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                    (last, batch),
+                ).fetchall()
+                if not rows:
+                    return
+                ids = np.array([r[0] for r in rows], dtype=np.int64)
+                vectors = self._index.reconstruct_batch(ids)
+            last = int(ids[-1])
+            yield [sqlite_db.row_chunk(r[1:]) for r in rows], vectors
+
     def commit(self) -> None:
         with self._lock:
             if not self._dirty:
@@ -134,6 +167,7 @@ class FaissVectorStore:
             tmp = self._index_path.with_suffix(".faiss.tmp")
             faiss.write_index(self._index, str(tmp))
             os.replace(tmp, self._index_path)
+            self._loaded = self._file_state()
             self._dirty = False
 
     def close(self) -> None:

@@ -1,0 +1,179 @@
+"""The folder watcher: watchdog events -> debounced, stable-file jobs on the ingest queue.
+
+A burst of events for one file becomes one job, published only once the file has stopped changing
+(size and mtime equal across a quiet period), so a large file still being copied is not indexed half
+way. While the queue is unreachable, jobs are held in memory and published when it is back; a full
+reconciliation against the manifest runs at start and every `reconcile_s`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+
+from .. import metrics
+from ..queues.base import Job, JobQueue, QueueUnavailable
+from .scanner import FolderScanner, is_ignored
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Pending:
+    action: str
+    first_event: float  # wall clock, for freshness
+    last_change: float  # monotonic
+    stat: tuple[int, int] | None
+
+
+def _stat(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
+class FolderWatcher(FileSystemEventHandler):
+    """Watches the knowledge folder recursively and publishes one job per settled change."""
+
+    def __init__(self, scanner: FolderScanner, queue: JobQueue, quiet_s: float = 0.5, reconcile_s: float = 300.0):
+        self.scanner, self.queue = scanner, queue
+        self.quiet_s, self.reconcile_s = quiet_s, reconcile_s
+        self._pending: dict[str, _Pending] = {}
+        self._buffer: dict[str, Job] = {}  # settled jobs the queue could not take yet
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._rescan = threading.Event()
+        self._queue_down = False
+        self._observer = None
+        self._thread: threading.Thread | None = None
+
+    # -- watchdog callbacks (observer thread) --------------------------------------------------
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.event_type in ("opened", "closed_no_write"):
+            return
+        if event.is_directory:
+            if event.event_type in ("moved", "deleted", "created"):
+                self._rescan.set()  # a whole folder came or went: let reconciliation list its files
+            return
+        if event.event_type == "moved":
+            self._note(event.src_path, "delete")
+            self._note(event.dest_path, "index")
+        elif event.event_type == "deleted":
+            self._note(event.src_path, "delete")
+        else:  # created, modified, closed
+            self._note(event.src_path, "index")
+
+    def _note(self, path: str | bytes, action: str) -> None:
+        path = Path(os.fsdecode(path))
+        if is_ignored(path.name):
+            return
+        try:
+            source = self.scanner.source_of(path)
+        except ValueError:  # outside the folder (moved out to elsewhere)
+            return
+        now = time.monotonic()
+        with self._lock:
+            entry = self._pending.get(source)
+            first = entry.first_event if entry else time.time()
+            self._pending[source] = _Pending(action, first, now, _stat(path) if action == "index" else None)
+
+    # -- the settling loop (own thread) --------------------------------------------------------
+    def _settled(self) -> list[Job]:
+        now, ready = time.monotonic(), []
+        with self._lock:
+            for source, entry in list(self._pending.items()):
+                if now - entry.last_change < self.quiet_s:
+                    continue
+                path = self.scanner.path_of(source)
+                if entry.action == "index":
+                    current = _stat(path)
+                    if current is None:
+                        entry.action = "delete"
+                    elif current != entry.stat:  # still being written: wait another quiet period
+                        entry.stat, entry.last_change = current, now
+                        continue
+                del self._pending[source]
+                ready.append(Job(source=source, action=entry.action, event_time=entry.first_event))
+        return ready
+
+    def _publish(self, jobs: list[Job]) -> None:
+        for job in jobs:
+            self._buffer[job.source] = job  # a newer job for the same source replaces an older held one
+        for source, job in list(self._buffer.items()):
+            try:
+                self.queue.publish(job)
+            except QueueUnavailable as exc:
+                metrics.WATCHER_BUFFERED.set(len(self._buffer))
+                if not self._queue_down:
+                    log.warning("%s; holding %d job(s) until it is back", exc, len(self._buffer))
+                self._queue_down = True
+                return
+            del self._buffer[source]
+        metrics.WATCHER_BUFFERED.set(0)
+        if self._queue_down:
+            # jobs published before the outage may have died with the server: check the whole folder
+            log.warning("queue reachable again; reconciling the folder")
+            self._queue_down = False
+            self._rescan.set()
+
+    def reconcile(self) -> int:
+        """Queue whatever changed while nothing was watching; returns the number of jobs."""
+        plan = self.scanner.plan()
+        now = time.time()
+        jobs = [Job(s, "index", now) for s in plan.to_index] + [Job(s, "delete", now) for s in plan.deleted]
+        self._publish(jobs)
+        if jobs:
+            log.info("reconciled folder: %d new, %d changed, %d deleted", len(plan.new), len(plan.changed), len(plan.deleted))
+        return len(jobs)
+
+    def _loop(self) -> None:
+        last_reconcile = time.monotonic()
+        retry_at = 0.0
+        while not self._stop.wait(0.1):
+            try:
+                due = time.monotonic() - last_reconcile >= self.reconcile_s
+                if self._rescan.is_set() or due:
+                    self._rescan.clear()
+                    last_reconcile = time.monotonic()
+                    self.reconcile()
+                jobs = self._settled()
+                if jobs or (self._buffer and time.monotonic() >= retry_at):
+                    self._publish(jobs)
+                    retry_at = time.monotonic() + 1.0
+            except Exception:  # the watcher must outlive any single bad moment
+                log.exception("watcher loop error")
+
+    def start(self) -> None:
+        self.scanner.root.mkdir(parents=True, exist_ok=True)
+        self._observer = Observer()
+        self._observer.schedule(self, str(self.scanner.root), recursive=True)
+        self._observer.start()
+        try:
+            self.reconcile()
+        except Exception as exc:
+            log.warning("start-up reconciliation failed (%s); will retry", exc)
+            self._rescan.set()
+        self._thread = threading.Thread(target=self._loop, name="kl-watcher", daemon=True)
+        self._thread.start()
+        log.info("watching %s", self.scanner.root)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._observer is not None:
+            self._observer.stop()
+            self._observer.join(timeout=5)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    @property
+    def buffered(self) -> int:
+        return len(self._buffer)

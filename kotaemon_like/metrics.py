@@ -1,0 +1,26 @@
+"""Prometheus metrics, one registry for the process; served by the API (/metrics) or `--metrics-port`."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram, start_http_server
+
+INGEST_JOBS_QUEUED = Counter("kl_ingest_jobs_queued_total", "Ingest jobs published", ["action"])
+INGEST_JOBS_DONE = Counter("kl_ingest_jobs_done_total", "Ingest jobs finished", ["result"])
+INGEST_JOBS_FAILED = Counter("kl_ingest_jobs_failed_total", "Ingest job attempts that raised (retried or dead-lettered)")
+INGEST_DEAD_LETTERS = Counter("kl_ingest_dead_letters_total", "Ingest jobs moved to the dead-letter stream")
+INGEST_QUEUE_DEPTH = Gauge("kl_ingest_queue_depth", "Jobs waiting in the ingest queue, not yet delivered")
+INGEST_QUEUE_PENDING = Gauge("kl_ingest_queue_pending", "Jobs delivered to a worker and not yet acknowledged")
+INGEST_FRESHNESS = Histogram(
+    "kl_ingest_freshness_seconds", "File event to searchable",
+    buckets=(0.25, 0.5, 1, 2, 3, 5, 10, 20, 30, 60, 120, 300, 900),
+)
+INGEST_FILE_SECONDS = Histogram(
+    "kl_ingest_file_seconds", "Time to index one file", buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300)
+)
+INGEST_CHUNKS = Counter("kl_ingest_chunks_total", "Chunks embedded and stored")
+WATCHER_BUFFERED = Gauge("kl_watcher_buffered_jobs", "Jobs the watcher holds because the queue is unreachable")
+
+
+def serve_metrics(port: int, host: str = "0.0.0.0") -> None:
+    """Expose this process's metrics on http://host:port/metrics (watcher and worker processes)."""
+    start_http_server(port, addr=host)

@@ -1,0 +1,260 @@
+"""Qdrant vector store: a Qdrant server (`url`, the compose stack) or qdrant-client's local mode.
+
+Local mode (`path` on disk or `location: ":memory:"`) has the same client API but is a brute-force
+Python implementation for tests and small collections, and only one process may open its folder.
+Vectors are L2-normalised and the collection uses cosine distance, so scores equal FAISS's inner
+product and relevance thresholds mean the same with either store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import threading
+import uuid
+from pathlib import Path
+from typing import Any, Iterator, Literal, Sequence
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from qdrant_client import QdrantClient, models
+
+from ..components import Chunk, Filter, ScoredChunk
+from ..config import ConfigError
+from .faiss_store import DimensionMismatchError
+
+log = logging.getLogger(__name__)
+
+# Fixed namespace: the same chunk id must map to the same point id on every machine and run.
+_POINT_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://kotaemon-like/chunk")
+_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")  # as sqlite_db: a key is never a path or an expression
+_TOP_LEVEL_FIELDS = ("source", "page")  # every other filter key is a metadata field, as in sqlite_db.filter_sql
+
+
+class QdrantUnavailableError(ConfigError):
+    """Qdrant cannot be reached or its local folder is in use; a ConfigError so every entry point shows one sentence."""
+
+
+def point_id(chunk_id: str) -> str:
+    """A stable UUID for a chunk id (Qdrant ids are unsigned ints or UUIDs)."""
+    return str(uuid.uuid5(_POINT_NAMESPACE, chunk_id))
+
+
+def qdrant_filter(filter: Filter | None) -> models.Filter | None:
+    """A Qdrant filter with sqlite_db.filter_sql's meaning: every key must match; a list value means any of."""
+    if not filter:
+        return None
+    conditions: list[models.Condition] = []
+    for key, value in filter.items():
+        if not _KEY.match(key):
+            raise ValueError(f"filter key {key!r} is not a plain name")
+        field = key if key in _TOP_LEVEL_FIELDS else f"metadata.{key}"
+        values = list(value) if isinstance(value, (list, tuple, set)) else [value]
+        # Qdrant matches a condition on an array field when any element matches, which is what tags need.
+        if len(values) == 1:
+            match: models.Match = models.MatchValue(value=values[0])
+        else:
+            match = models.MatchAny(any=values)
+        conditions.append(models.FieldCondition(key=field, match=match))
+    return models.Filter(must=conditions)
+
+
+def _payload(chunk: Chunk) -> dict[str, Any]:
+    return {"chunk_id": chunk.id, "text": chunk.text, "source": chunk.source, "page": chunk.page,
+            "metadata": dict(chunk.metadata)}
+
+
+def _chunk(payload: dict[str, Any]) -> Chunk:
+    return Chunk(id=payload["chunk_id"], text=payload["text"], source=payload["source"], page=int(payload["page"]),
+                 metadata=payload.get("metadata") or {})
+
+
+class QdrantVectorStore:
+    """One Qdrant collection holding chunk vectors with their payloads (text, source, page, metadata)."""
+
+    class Params(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        url: str | None = None  # a Qdrant server, e.g. http://qdrant:6333; else local mode
+        api_key: SecretStr | None = None  # normally "${QDRANT_API_KEY:-}" so the value never sits in the file
+        path: str = "qdrant"  # local mode folder, relative to the index folder
+        location: Literal[":memory:"] | None = None  # local mode without a folder (tests)
+        collection: str = "kotaemon_like"
+        batch_size: int = Field(256, gt=0)  # points per upsert request
+        timeout: int = Field(10, gt=0)  # seconds per server request
+
+        @field_validator("url", "api_key", "location", mode="before")
+        @classmethod
+        def _empty_is_unset(cls, value: Any) -> Any:
+            # `${QDRANT_API_KEY:-}` interpolates to "" when the variable is not set
+            return None if value == "" else value
+
+        @model_validator(mode="after")
+        def _one_mode(self) -> QdrantVectorStore.Params:
+            if self.url and self.location:
+                raise ValueError("set either url (a Qdrant server) or location (\":memory:\"), not both")
+            return self
+
+    def __init__(self, params: Params | None = None, index_dir: Path | str = "data/index", dim: int = 384):
+        self.params = params or self.Params()
+        self.dim = dim
+        self.collection = self.params.collection
+        self.local = not self.params.url
+        on_disk = self.local and not self.params.location
+        self.folder: Path | None = Path(index_dir) / self.params.path if on_disk else None
+        # `kl reindex` deletes the index folder: that rebuilds a local collection kept inside it, nothing else
+        self._reindex_clears = bool(self.folder and self.folder.resolve().is_relative_to(Path(index_dir).resolve()))
+        # qdrant-client's local mode keeps plain numpy arrays and dicts; the server client is thread-safe
+        self._lock: Any = threading.RLock() if self.local else contextlib.nullcontext()
+        self._client: QdrantClient | None = self._connect()
+        try:
+            self._ensure_collection()
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def where(self) -> str:
+        """The server URL, the local folder or ":memory:", for messages."""
+        return self.params.url or self.params.location or str(self.folder)
+
+    def _connect(self) -> QdrantClient:
+        p = self.params
+        if p.url:
+            key = p.api_key.get_secret_value() if p.api_key else None
+            return QdrantClient(url=p.url, api_key=key, timeout=p.timeout)
+        if self.folder is None:
+            return QdrantClient(location=p.location)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        try:
+            return QdrantClient(path=str(self.folder))
+        except RuntimeError as exc:
+            if "already accessed" not in str(exc):
+                raise
+            raise QdrantUnavailableError(
+                f"the Qdrant folder {self.folder} is already open in another process or store; close that one, "
+                "or set vector_store.url to a Qdrant server when several processes share the index"
+            ) from None
+
+    def _ensure_collection(self) -> None:
+        client = self._require()
+        try:
+            exists = client.collection_exists(self.collection)
+        except Exception as exc:  # httpx / grpc errors differ by transport; all mean the server is not there
+            raise QdrantUnavailableError(
+                f"cannot reach Qdrant at {self.where} ({type(exc).__name__}); start the qdrant service "
+                "or fix vector_store.url"
+            ) from None
+        if not exists:
+            try:
+                client.create_collection(
+                    self.collection, vectors_config=models.VectorParams(size=self.dim, distance=models.Distance.COSINE)
+                )
+                log.info("created Qdrant collection %s (dim %d) at %s", self.collection, self.dim, self.where)
+            except Exception:
+                # another indexer may have created it first; anything else surfaces in the check below
+                if not client.collection_exists(self.collection):
+                    raise
+        info = client.get_collection(self.collection)
+        vectors = info.config.params.vectors
+        size = vectors.size if isinstance(vectors, models.VectorParams) else None
+        if size != self.dim:
+            shape = f"{size}-dimensional" if size else "named (multi-vector)"
+            todo = "run `kl reindex`" if self._reindex_clears else (
+                "set vector_store.collection to a new name (or delete this one) and run `kl reindex`"
+            )
+            raise DimensionMismatchError(
+                f"the Qdrant collection '{self.collection}' at {self.where} holds {shape} vectors but the embedder "
+                f"makes {self.dim}; {todo} to rebuild it with the configured embedder"
+            )
+        if vectors.distance not in (models.Distance.COSINE, models.Distance.DOT):
+            log.warning("Qdrant collection %s uses %s distance; scores will not be cosine similarity",
+                        self.collection, vectors.distance)
+        # local mode ignores payload indexes (and warns); a server uses it for filters and delete-by-source
+        if not self.local and "source" not in (info.payload_schema or {}):
+            client.create_payload_index(self.collection, "source", models.PayloadSchemaType.KEYWORD)
+
+    def _require(self) -> QdrantClient:
+        if self._client is None:
+            raise RuntimeError(f"the Qdrant vector store at {self.where} is closed")
+        return self._client
+
+    def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
+        if len(chunks) != len(vectors):
+            raise ValueError(f"{len(chunks)} chunks but {len(vectors)} vectors")
+        if not chunks:
+            return
+        vectors = np.asarray(vectors, dtype=np.float32)
+        if vectors.ndim != 2 or vectors.shape[1] != self.dim:
+            raise DimensionMismatchError(f"vectors have shape {vectors.shape}; this store holds dimension {self.dim}")
+        size = self.params.batch_size
+        with self._lock:
+            client = self._require()
+            for start in range(0, len(chunks), size):
+                part = chunks[start:start + size]
+                client.upsert(
+                    self.collection,
+                    models.Batch(
+                        ids=[point_id(c.id) for c in part],
+                        vectors=vectors[start:start + size].tolist(),
+                        payloads=[_payload(c) for c in part],
+                    ),
+                    wait=True,  # acknowledged writes are durable, so commit() has nothing left to do
+                )
+
+    def delete(self, source: str) -> int:
+        selector = qdrant_filter({"source": source})
+        with self._lock:
+            client = self._require()
+            # Collect ids first: a filter delete does not say how many points it removed.
+            ids: list[Any] = []
+            offset = None
+            while True:
+                points, offset = client.scroll(
+                    self.collection, scroll_filter=selector, limit=1000, offset=offset,
+                    with_payload=False, with_vectors=False,
+                )
+                ids.extend(p.id for p in points)
+                if offset is None:
+                    break
+            for start in range(0, len(ids), 1000):
+                client.delete(self.collection, models.PointIdsList(points=ids[start:start + 1000]), wait=True)
+        return len(ids)
+
+    def search(self, vector: np.ndarray, k: int, filter: Filter | None = None) -> list[ScoredChunk]:
+        if k <= 0:
+            return []
+        query = np.asarray(vector, dtype=np.float32).reshape(-1).tolist()
+        with self._lock:
+            result = self._require().query_points(
+                self.collection, query=query, limit=k, query_filter=qdrant_filter(filter), with_payload=True,
+            )
+        return [ScoredChunk(_chunk(p.payload or {}), float(p.score)) for p in result.points]
+
+    def count(self) -> int:
+        with self._lock:
+            return int(self._require().count(self.collection, exact=True).count)
+
+    def scan(self, batch: int = 1000) -> Iterator[tuple[list[Chunk], np.ndarray]]:
+        """Every stored chunk with its vector, `batch` at a time (for migrating to another store)."""
+        offset = None
+        while True:
+            with self._lock:
+                points, offset = self._require().scroll(
+                    self.collection, limit=batch, offset=offset, with_payload=True, with_vectors=True,
+                )
+            if points:
+                yield ([_chunk(p.payload or {}) for p in points],
+                       np.asarray([p.vector for p in points], dtype=np.float32))
+            if offset is None:
+                return
+
+    def commit(self) -> None:
+        """Nothing to do: every upsert and delete waits until Qdrant has applied it."""
+
+    def close(self) -> None:
+        """Close the client; in local mode this releases the folder lock. Safe to call twice."""
+        with self._lock:
+            client, self._client = self._client, None
+            if client is not None:
+                client.close()
