@@ -7,7 +7,11 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Iterator, Union
 
-from .components import Filter, Generator, Memory, Message, Retriever, ScoredChunk
+from . import metrics
+from .components import Filter, GenerationInfo, Generator, Memory, Message, Retriever, ScoredChunk
+from .generators.citations import CitationFilter
+from .memory.summary import summarize
+from .retrievers.followup import rewrite_query
 from .stores.analyzer import has_cjk
 
 NO_ANSWER = {
@@ -34,16 +38,31 @@ class CitationEvent:
 
 
 @dataclass(frozen=True)
+class ToolEvent:
+    """A plugin call made for this turn."""
+
+    name: str
+    arguments: dict
+    status: str  # ok | failed | skipped-open | timeout | needs-input
+    latency_ms: float
+    message: str = ""  # what the customer is told about it (result summary or why it is unavailable)
+    stale: bool = False  # a previous good result reused while the plugin is failing
+    type: str = "tool"
+
+
+@dataclass(frozen=True)
 class DoneEvent:
     answered: bool  # False when the knowledge base held nothing relevant enough
     generator: str
     latency_ms: dict[str, float] = field(default_factory=dict)
     usage: dict[str, int] = field(default_factory=dict)
     session_id: str = ""
+    failed_generators: list[str] = field(default_factory=list)  # fallback chain members that failed first
+    query: str = ""  # what was searched (the follow-up rewritten with the conversation's subject)
     type: str = "done"
 
 
-Event = Union[TokenEvent, CitationEvent, DoneEvent]
+Event = Union[TokenEvent, CitationEvent, ToolEvent, DoneEvent]
 
 
 def language(text: str) -> str:
@@ -63,36 +82,79 @@ def citation(number: int, hit: ScoredChunk, snippet_chars: int = 240) -> Citatio
 
 
 class ChatEngine:
-    """retrieve -> judge relevance -> generate with numbered sources -> remember the turn."""
+    """memory -> follow-up query -> retrieve -> relevance gate -> generate with numbered sources -> remember."""
 
-    def __init__(self, retriever: Retriever, generator: Generator, memory: Memory, min_relevance: float = 0.4):
+    def __init__(
+        self,
+        retriever: Retriever,
+        generator: Generator,
+        memory: Memory,
+        min_relevance: float = 0.4,
+        llm=None,  # an LLM generator for query rewriting and summaries, when one is configured
+        summarize_memory: bool = False,
+    ):
         self.retriever, self.generator, self.memory = retriever, generator, memory
         self.min_relevance = min_relevance
+        self.llm = llm
+        self.summarize_memory = summarize_memory
 
-    def turn(self, message: str, session_id: str | None = None, filter: Filter | None = None) -> Iterator[Event]:
+    def turn(
+        self, message: str, session_id: str | None = None, filter: Filter | None = None, channel: str = "api"
+    ) -> Iterator[Event]:
         session_id = session_id or uuid.uuid4().hex
+        metrics.CHAT_REQUESTS.labels(channel).inc()
         start = time.perf_counter()
         history = self.memory.load(session_id)
-        hits = self.retriever.retrieve(message, filter=filter)
+        query = rewrite_query(message, history, self.llm)
+        hits = self.retriever.retrieve(query, filter=filter)
         sources = [h for h in hits if h.relevance >= self.min_relevance]
-        retrieved = time.perf_counter()
-        latency = {"retrieval": (retrieved - start) * 1000}
+        latency = {"retrieval": _ms(start)}
         parts: list[str] = []
+        info = GenerationInfo("none")
         if not sources:
             parts.append(NO_ANSWER[language(message)])
             yield TokenEvent(parts[0])
-            generator = "none"
+            metrics.CHAT_NO_ANSWER.inc()
         else:
-            generator = self.generator.name
-            for delta in self.generator.stream(message, sources, history):
-                if not parts:
-                    latency["first_token"] = (time.perf_counter() - start) * 1000
-                parts.append(delta)
-                yield TokenEvent(delta)
-            answer = "".join(parts)
-            for number, hit in enumerate(sources, start=1):
-                if f"[{number}]" in answer:
-                    yield citation(number, hit)
-        latency["total"] = (time.perf_counter() - start) * 1000
-        self.memory.append(session_id, [Message("user", message), Message("assistant", "".join(parts))])
-        yield DoneEvent(answered=bool(sources), generator=generator, latency_ms=latency, session_id=session_id)
+            info = GenerationInfo(self.generator.name)
+            citations = CitationFilter(len(sources))
+            for item in self.generator.stream(message, sources, history):
+                if isinstance(item, GenerationInfo):
+                    info = item
+                    continue
+                text = citations.feed(item)
+                if text:
+                    latency.setdefault("first_token", _ms(start))
+                    parts.append(text)
+                    yield TokenEvent(text)
+            tail = citations.flush()
+            if tail:
+                parts.append(tail)
+                yield TokenEvent(tail)
+            for number in sorted(citations.cited):
+                yield citation(number, sources[number - 1])
+            metrics.CHAT_ANSWERS.labels(info.generator).inc()
+        latency["total"] = _ms(start)
+        self._remember(session_id, message, "".join(parts))
+        for stage, ms in latency.items():
+            metrics.CHAT_STAGE_SECONDS.labels(stage).observe(ms / 1000)
+        metrics.CHAT_TOKENS.labels("prompt").inc(info.prompt_tokens)
+        metrics.CHAT_TOKENS.labels("completion").inc(info.completion_tokens)
+        yield DoneEvent(
+            answered=bool(sources),
+            generator=info.generator,
+            latency_ms={k: round(v, 1) for k, v in latency.items()},
+            usage={"prompt_tokens": info.prompt_tokens, "completion_tokens": info.completion_tokens},
+            session_id=session_id,
+            failed_generators=list(info.failed),
+            query=query,
+        )
+
+    def _remember(self, session_id: str, message: str, answer: str) -> None:
+        dropped = self.memory.append(session_id, [Message("user", message), Message("assistant", answer)])
+        if dropped and self.summarize_memory:
+            self.memory.set_summary(session_id, summarize(self.memory.summary(session_id), dropped, self.llm))
+
+
+def _ms(start: float) -> float:
+    return (time.perf_counter() - start) * 1000

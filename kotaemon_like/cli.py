@@ -62,25 +62,66 @@ def run_reindex(settings: Settings, folder: str | None) -> int:
     return run_index(settings, folder)
 
 
-def run_ask(settings: Settings, question: str) -> int:
-    from .chat import CitationEvent, DoneEvent, TokenEvent
+def print_turn(events, verbose: bool = False) -> None:
+    """Stream one turn to the terminal: answer text as it comes, then tool calls and sources."""
+    from .chat import CitationEvent, DoneEvent, TokenEvent, ToolEvent
 
+    citations = []
+    for event in events:
+        if isinstance(event, TokenEvent):
+            print(event.text, end="", flush=True)
+        elif isinstance(event, ToolEvent):
+            print(f"[{event.name}: {event.status}] ", end="", flush=True)
+        elif isinstance(event, CitationEvent):
+            citations.append(event)
+        elif isinstance(event, DoneEvent):
+            print()
+            if citations:
+                print("\nSources:")
+                for c in citations:
+                    print(f"  [{c.number}] {c.source} p.{c.page}")
+            if verbose:
+                fell = f" after {', '.join(event.failed_generators)} failed" if event.failed_generators else ""
+                print(f"  ({event.generator}{fell}; {event.latency_ms.get('total', 0):.0f} ms)")
+
+
+def open_chat(settings: Settings):
     kb = registry.build_knowledge_base(settings)
+    registry.build_indexer(kb)  # checks the index matches the configured embedder
+    return kb, registry.build_chat(kb)
+
+
+def run_ask(settings: Settings, question: str) -> int:
+    kb, engine = open_chat(settings)
     try:
-        registry.build_indexer(kb)  # checks the index matches the configured embedder
-        engine = registry.build_chat(kb)
-        citations = []
-        for event in engine.turn(question):
-            if isinstance(event, TokenEvent):
-                print(event.text, end="", flush=True)
-            elif isinstance(event, CitationEvent):
-                citations.append(event)
-            elif isinstance(event, DoneEvent):
+        print_turn(engine.turn(question, channel="cli"))
+    finally:
+        kb.close()
+    return 0
+
+
+def run_chat(settings: Settings) -> int:
+    import uuid
+
+    kb, engine = open_chat(settings)
+    session = uuid.uuid4().hex
+    print("Ask about your documents. /new starts a new conversation, /quit (or Ctrl-D) leaves.")
+    try:
+        while True:
+            try:
+                message = input("\nyou> ").strip()
+            except EOFError:
                 print()
-        if citations:
-            print("\nSources:")
-            for c in citations:
-                print(f"  [{c.number}] {c.source} p.{c.page}")
+                break
+            if message in ("/quit", "/exit"):
+                break
+            if message == "/new":
+                session = uuid.uuid4().hex
+                print("(new conversation)")
+                continue
+            if message:
+                print("bot> ", end="")
+                print_turn(engine.turn(message, session_id=session, channel="cli"), verbose=True)
     finally:
         kb.close()
     return 0
@@ -118,6 +159,7 @@ def parser() -> argparse.ArgumentParser:
     reindex.add_argument("folder", nargs="?")
     ask = sub.add_parser("ask", help="answer one question from the index, with sources")
     ask.add_argument("question")
+    sub.add_parser("chat", help="an interactive conversation in the terminal, with sources under each answer")
     watch = sub.add_parser("watch", help="watch the knowledge folder and queue changed files")
     watch.add_argument("--workers", type=int, default=None,
                        help="in-process indexing workers (default: config worker.threads with an in-process queue, 0 with Redis)")
@@ -140,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_reindex(settings, args.folder)
         if args.command == "ask":
             return run_ask(settings, args.question)
+        if args.command == "chat":
+            return run_chat(settings)
         if args.command == "watch":
             workers = args.workers
             if workers is None:

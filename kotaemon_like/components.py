@@ -121,18 +121,38 @@ class Message:
     content: str
 
 
+@dataclass(frozen=True)
+class GenerationInfo:
+    """Yielded once, last, by a generator's stream: who answered and what it cost."""
+
+    generator: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    failed: tuple[str, ...] = ()  # generators of a fallback chain that failed before this one answered
+
+
 @runtime_checkable
 class Generator(Protocol):
     name: str
 
-    def stream(self, question: str, sources: Sequence[ScoredChunk], history: Sequence[Message] = ()) -> Iterator[str]:
-        """Text deltas of a grounded answer; sources are cited as [1], [2], ... in the given order."""
+    def stream(
+        self, question: str, sources: Sequence[ScoredChunk], history: Sequence[Message] = ()
+    ) -> Iterator[str | GenerationInfo]:
+        """Text deltas of a grounded answer, then optionally one GenerationInfo.
+
+        Sources are cited as [1], [2], ... in the given order."""
 
 
 @runtime_checkable
 class Memory(Protocol):
-    def load(self, session_id: str) -> list[Message]: ...
+    def load(self, session_id: str) -> list[Message]:
+        """The session's window of messages, preceded by a system message with the running summary if any."""
 
-    def append(self, session_id: str, messages: Iterable[Message]) -> None: ...
+    def append(self, session_id: str, messages: Iterable[Message]) -> list[Message]:
+        """Add messages, trim to the window; returns the messages that fell out of it."""
+
+    def summary(self, session_id: str) -> str: ...
+
+    def set_summary(self, session_id: str, text: str) -> None: ...
 
     def clear(self, session_id: str) -> None: ...

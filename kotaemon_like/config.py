@@ -55,6 +55,7 @@ class ChatSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     # below this relevance (cosine or share of query terms found) the best source does not answer the question
     min_relevance: float = Field(0.4, ge=0, le=1)
+    rewrite_with_llm: bool = True  # follow-up questions rewritten by the configured LLM (else a heuristic)
 
 
 class WatcherSettings(BaseModel):
@@ -67,6 +68,25 @@ class WorkerSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     threads: int = Field(1, gt=0)  # in-process workers next to the watcher (embedded mode)
     metrics_port: int | None = None
+
+
+class BreakerSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    failure_threshold: int = Field(3, gt=0)  # consecutive failures that open the breaker
+    cooldown_s: float = Field(30, gt=0)  # open this long, then one half-open probe
+
+
+class ToolsSettings(BaseModel):
+    """Tool plugins: where they live, which are on, their settings, and the breaker around each."""
+
+    model_config = ConfigDict(extra="forbid")
+    folder: Path = Path("plugins")
+    enabled: list[str] | None = None  # None = every plugin found
+    settings: dict[str, dict[str, Any]] = Field(default_factory=dict)  # per plugin name
+    timeout_s: float = Field(5.0, gt=0)  # default per call; a plugin may declare its own
+    breaker: BreakerSettings = BreakerSettings()
+    stale_results: bool = True  # on failure, reuse the last good result for the same arguments, marked stale
+    reload: bool = True  # pick up added or changed plugin files while running
 
 
 class Settings(BaseModel):
@@ -87,6 +107,7 @@ class Settings(BaseModel):
     queue: PartSpec = PartSpec(type="memory")
     watcher: WatcherSettings = WatcherSettings()
     worker: WorkerSettings = WorkerSettings()
+    tools: ToolsSettings = ToolsSettings()
     source_file: str = "<defaults>"
 
 

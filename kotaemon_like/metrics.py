@@ -24,3 +24,23 @@ WATCHER_BUFFERED = Gauge("kl_watcher_buffered_jobs", "Jobs the watcher holds bec
 def serve_metrics(port: int, host: str = "0.0.0.0") -> None:
     """Expose this process's metrics on http://host:port/metrics (watcher and worker processes)."""
     start_http_server(port, addr=host)
+
+CHAT_REQUESTS = Counter("kl_chat_requests_total", "Chat turns started", ["channel"])
+CHAT_STAGE_SECONDS = Histogram(
+    "kl_chat_stage_seconds", "Chat latency by stage (retrieval, first_token, total)", ["stage"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60),
+)
+CHAT_ANSWERS = Counter("kl_chat_answers_total", "Answers by the generator that produced them", ["generator"])
+CHAT_NO_ANSWER = Counter("kl_chat_no_answer_total", "Turns where nothing relevant was found (I don't know)")
+CHAT_TOKENS = Counter("kl_chat_tokens_total", "LLM tokens", ["kind"])
+GENERATOR_FALLBACKS = Counter("kl_generator_fallbacks_total", "Generator failures that passed the turn on", ["generator"])
+
+# Tool plugins: one series per plugin name (a handful), so the label stays low-cardinality.
+TOOL_BREAKER_STATE = Gauge("kl_tool_breaker_state", "Circuit breaker per plugin: 0 closed, 1 open, 2 half-open", ["plugin"])
+TOOL_CALLS = Counter("kl_tool_calls_total", "Plugin runs started (skipped calls are not counted here)", ["plugin"])
+TOOL_FAILURES = Counter("kl_tool_failures_total", "Plugin runs that failed, by kind (error, timeout)", ["plugin", "kind"])
+TOOL_SKIPS = Counter("kl_tool_skips_total", "Calls skipped because the plugin's breaker was open", ["plugin"])
+TOOL_LATENCY = Histogram(
+    "kl_tool_latency_seconds", "Plugin run time, up to the timeout", ["plugin"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30),
+)

@@ -36,8 +36,12 @@ BUILTINS: dict[str, dict[str, str]] = {
         "vector": "retrievers.single:VectorRetriever",
         "keyword": "retrievers.single:KeywordRetriever",
     },
-    "generator": {"extractive": "generators.extractive:ExtractiveGenerator"},
-    "memory": {"window": "memory.window:WindowMemory"},
+    "generator": {
+        "extractive": "generators.extractive:ExtractiveGenerator",
+        "litellm": "generators.llm:LiteLLMGenerator",
+        "fallback": "generators.fallback:FallbackGenerator",  # `chain:` of other generators
+    },
+    "memory": {"window": "memory.window:WindowMemory", "redis": "memory.redis_memory:RedisMemory"},
     "queue": {"memory": "queues.memory:InProcessQueue", "redis": "queues.redis_stream:RedisStreamQueue"},
 }
 
@@ -68,7 +72,30 @@ def lookup(section: str, name: str, where: str = "") -> type:
     raise ConfigError(f"{where or section}.type: '{name}' is not a known {noun}; valid choices: {', '.join(choices(section))}")
 
 
-def parse_params(section: str, spec: PartSpec, where: str, source_file: str) -> BaseModel:
+def fallback_chain(spec: PartSpec, where: str, source_file: str) -> list[tuple[PartSpec, str]]:
+    """The generator specs of a `type: fallback` generator, each with its config location."""
+    unknown = set(spec.params) - {"chain"}
+    if unknown:
+        raise ConfigError(f"{source_file}: {where}: unknown key '{sorted(unknown)[0]}'; valid keys: chain")
+    chain = spec.params.get("chain")
+    if not isinstance(chain, list) or not chain:
+        raise ConfigError(f"{source_file}: {where}.chain: give a list of generators, e.g. [{{type: litellm, model: ...}}, {{type: extractive}}]")
+    specs = []
+    for i, item in enumerate(chain):
+        child_where = f"{where}.chain[{i}]"
+        try:
+            child = PartSpec.model_validate(item)
+        except ValidationError as exc:
+            raise ConfigError(f"{source_file}: {describe_validation_error(exc, PartSpec, child_where)}") from None
+        if child.type == "fallback":
+            raise ConfigError(f"{source_file}: {child_where}.type: a fallback chain cannot contain another fallback")
+        specs.append((child, child_where))
+    return specs
+
+
+def parse_params(section: str, spec: PartSpec, where: str, source_file: str) -> BaseModel | list:
+    if section == "generator" and spec.type == "fallback":
+        return [parse_params(section, child, w, source_file) for child, w in fallback_chain(spec, where, source_file)]
     cls = lookup(section, spec.type, f"{source_file}: {where}")
     try:
         return cls.Params(**spec.params)
@@ -132,7 +159,13 @@ def build_retriever(kb: KnowledgeBase) -> Retriever:
 
 
 def build_generator(settings: Settings) -> Generator:
-    return build("generator", settings.generator, settings)
+    spec = settings.generator
+    if spec.type == "fallback":
+        from .generators.fallback import FallbackGenerator
+
+        chain = fallback_chain(spec, "generator", settings.source_file)
+        return FallbackGenerator([build("generator", child, settings, where) for child, where in chain])
+    return build("generator", spec, settings)
 
 
 def build_memory(settings: Settings) -> Memory:
@@ -177,6 +210,11 @@ def build_chat(kb: KnowledgeBase):
     from .chat import ChatEngine
 
     settings = kb.settings
+    generator = build_generator(settings)
+    chain = getattr(generator, "chain", [generator])
+    llm = next((g for g in chain if hasattr(g, "complete")), None) if settings.chat.rewrite_with_llm else None
+    memory = build_memory(settings)
     return ChatEngine(
-        build_retriever(kb), build_generator(settings), build_memory(settings), settings.chat.min_relevance
+        build_retriever(kb), generator, memory, settings.chat.min_relevance, llm=llm,
+        summarize_memory=bool(getattr(getattr(memory, "params", None), "summary", False)),
     )

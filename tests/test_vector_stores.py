@@ -248,3 +248,50 @@ def test_reopen_with_another_dimension_says_to_reindex(open_store, persistent):
     store.close()
     with pytest.raises(DimensionMismatchError, match="kl reindex"):
         open_store(dim=DIM * 2)
+
+
+# Qdrant-specific behaviour: connection modes, the local folder lock and the compose config.
+
+def test_qdrant_local_folder_is_locked_until_closed(tmp_path: Path):
+    from kotaemon_like.stores.qdrant_store import QdrantUnavailableError, QdrantVectorStore
+
+    first = QdrantVectorStore(index_dir=tmp_path, dim=DIM)
+    with pytest.raises(QdrantUnavailableError, match="already open"):
+        QdrantVectorStore(index_dir=tmp_path, dim=DIM)
+    first.close()
+    second = QdrantVectorStore(index_dir=tmp_path, dim=DIM)
+    second.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        second.count()
+
+
+def test_qdrant_server_that_is_not_there_is_one_clear_error(tmp_path: Path):
+    from kotaemon_like.stores.qdrant_store import QdrantUnavailableError, QdrantVectorStore
+
+    params = QdrantVectorStore.Params(url="http://127.0.0.1:9", timeout=2)  # discard port: nothing listens
+    with pytest.raises(QdrantUnavailableError, match=r"cannot reach Qdrant at http://127.0.0.1:9.*vector_store.url"):
+        QdrantVectorStore(params, index_dir=tmp_path, dim=DIM)
+
+
+def test_qdrant_params(monkeypatch):
+    from pydantic import ValidationError
+
+    from kotaemon_like.stores.qdrant_store import QdrantVectorStore
+
+    assert QdrantVectorStore.Params(api_key="", url="").api_key is None  # what "${QDRANT_API_KEY:-}" gives
+    with pytest.raises(ValidationError, match="not both"):
+        QdrantVectorStore.Params(url="http://qdrant:6333", location=":memory:")
+    with pytest.raises(ValidationError):
+        QdrantVectorStore.Params(host="qdrant")  # unknown keys are errors, not silently ignored
+
+
+def test_stack_config_selects_qdrant_from_the_environment(monkeypatch):
+    root = Path(__file__).resolve().parents[1]
+    monkeypatch.setenv("QDRANT_URL", "http://vectors.internal:6333")
+    monkeypatch.setenv("QDRANT_API_KEY", "s3cret")
+    monkeypatch.delenv("KL_INDEX_DIR", raising=False)
+    settings = registry.load(root / "config" / "stack.yaml")
+    params = registry.parse_params("vector_store", settings.vector_store, "vector_store", settings.source_file)
+    assert settings.vector_store.type == "qdrant" and str(settings.paths.index) == "/data/index"
+    assert params.url == "http://vectors.internal:6333" and params.api_key.get_secret_value() == "s3cret"
+    assert "s3cret" not in repr(params)

@@ -13,13 +13,18 @@ from ..stores.analyzer import term_overlap
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[^a-z])|(?<=[。！？；])|\n\s*\n|\n(?=\s*[-•*\d]+[.)]?\s)")
 
 
+MAX_SENTENCE_CHARS = 300
+
+
 def sentences(text: str) -> list[str]:
-    """Sentences of a chunk with PDF line breaks folded back into spaces."""
+    """Sentences of a chunk with PDF line breaks folded back into spaces; run-ons (lists, tables) split at lines."""
     out = []
     for piece in _SENTENCE_END.split(text):
-        sentence = " ".join(piece.split())
-        if sentence:
-            out.append(sentence)
+        lines = piece.splitlines() if len(piece) > MAX_SENTENCE_CHARS else [piece]
+        for line in lines:
+            sentence = " ".join(line.split())
+            if sentence:
+                out.append(sentence)
     return out
 
 
@@ -46,7 +51,13 @@ class ExtractiveGenerator:
                 overlap = term_overlap(question, sentence)
                 scored.append((overlap, -number, -position, number, sentence))
         scored.sort(reverse=True)
-        picked = [(n, s) for overlap, _, _, n, s in scored[: self.params.max_sentences] if overlap > 0]
+        picked, seen = [], set()
+        for overlap, _, _, number, sentence in scored:
+            if overlap <= 0 or len(picked) == self.params.max_sentences:
+                break
+            if sentence not in seen:  # overlapping chunks repeat sentences
+                seen.add(sentence)
+                picked.append((number, sentence))
         if not picked and sources:
             # the match is semantic rather than lexical: quote the start of the best source
             first = [s for s in sentences(sources[0].chunk.text) if len(s) >= self.params.min_chars]

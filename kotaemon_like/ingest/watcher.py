@@ -23,6 +23,7 @@ from ..queues.base import Job, JobQueue, QueueUnavailable
 from .scanner import FolderScanner, is_ignored
 
 log = logging.getLogger(__name__)
+CLOSED_QUIET_S = 0.1
 
 
 @dataclass
@@ -31,6 +32,7 @@ class _Pending:
     first_event: float  # wall clock, for freshness
     last_change: float  # monotonic
     stat: tuple[int, int] | None
+    closed: bool = False  # the writer closed the file: a much shorter quiet period is enough
 
 
 def _stat(path: Path) -> tuple[int, int] | None:
@@ -70,9 +72,9 @@ class FolderWatcher(FileSystemEventHandler):
         elif event.event_type == "deleted":
             self._note(event.src_path, "delete")
         else:  # created, modified, closed
-            self._note(event.src_path, "index")
+            self._note(event.src_path, "index", closed=event.event_type == "closed")
 
-    def _note(self, path: str | bytes, action: str) -> None:
+    def _note(self, path: str | bytes, action: str, closed: bool = False) -> None:
         path = Path(os.fsdecode(path))
         if is_ignored(path.name):
             return
@@ -84,14 +86,15 @@ class FolderWatcher(FileSystemEventHandler):
         with self._lock:
             entry = self._pending.get(source)
             first = entry.first_event if entry else time.time()
-            self._pending[source] = _Pending(action, first, now, _stat(path) if action == "index" else None)
+            self._pending[source] = _Pending(action, first, now, _stat(path) if action == "index" else None, closed)
 
     # -- the settling loop (own thread) --------------------------------------------------------
     def _settled(self) -> list[Job]:
         now, ready = time.monotonic(), []
         with self._lock:
             for source, entry in list(self._pending.items()):
-                if now - entry.last_change < self.quiet_s:
+                quiet = min(self.quiet_s, CLOSED_QUIET_S) if entry.closed else self.quiet_s
+                if now - entry.last_change < quiet:
                     continue
                 path = self.scanner.path_of(source)
                 if entry.action == "index":
@@ -99,7 +102,7 @@ class FolderWatcher(FileSystemEventHandler):
                     if current is None:
                         entry.action = "delete"
                     elif current != entry.stat:  # still being written: wait another quiet period
-                        entry.stat, entry.last_change = current, now
+                        entry.stat, entry.last_change, entry.closed = current, now, False
                         continue
                 del self._pending[source]
                 ready.append(Job(source=source, action=entry.action, event_time=entry.first_event))
@@ -138,7 +141,7 @@ class FolderWatcher(FileSystemEventHandler):
     def _loop(self) -> None:
         last_reconcile = time.monotonic()
         retry_at = 0.0
-        while not self._stop.wait(0.1):
+        while not self._stop.wait(0.05):
             try:
                 due = time.monotonic() - last_reconcile >= self.reconcile_s
                 if self._rescan.is_set() or due:

@@ -52,10 +52,27 @@ def terms(text: str) -> list[str]:
     return out
 
 
+# Chinese function words and question words: the 的/吗/多少 of a question say nothing about its topic.
+ZH_STOP_CHARS = frozenset("的了是在吗呢吧啊么呀哦嘛我你他她它们这那哪谁啥个和与及或请问要会能可以有没也都就还又很")
+ZH_STOP_WORDS = frozenset(
+    "什么 怎么 怎样 如何 多少 哪里 哪些 哪个 为什么 需要 可以 能否 是否 我们 你们 他们 没有 一下 请问 知道 告诉".split()
+)
+
+
+_ZH_STOP_PATTERN = re.compile("|".join(sorted(ZH_STOP_WORDS, key=len, reverse=True)))
+
+
+def _is_stop(term: str) -> bool:
+    if term in _stemmed_stopwords() or term in ZH_STOP_WORDS:
+        return True
+    return bool(_CJK_RUN.fullmatch(term)) and any(ch in ZH_STOP_CHARS for ch in term)
+
+
 def query_terms(text: str) -> list[str]:
-    """Distinct terms of a query, without English stop words (kept if nothing else is left)."""
+    """Distinct terms of a query, without stop words (English, and Chinese function/question words);
+    all terms are kept if nothing else is left."""
     distinct = list(dict.fromkeys(terms(text)))
-    content = [t for t in distinct if t not in _stemmed_stopwords()]
+    content = [t for t in dict.fromkeys(terms(_ZH_STOP_PATTERN.sub(" ", text))) if not _is_stop(t)]
     return content or distinct
 
 

@@ -1,0 +1,152 @@
+"""Freshness: time from copying a PDF into the watched folder until a phrase from its last page is found.
+
+    python bench/freshness.py [--runs 5] [--files a.pdf b.pdf ...]
+
+Backends: `embedded` (in-process queue) and `redis` (a redis-server started on a free 127.0.0.1 port;
+the worker runs in this process but every job travels through the Redis Stream). `direct_p50_s` is the
+same file indexed by calling the pipeline directly, so the queue path's overhead is the difference.
+Prints one JSON object per file and backend; writes bench/results/freshness.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pymupdf
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from kotaemon_like import registry  # noqa: E402
+from kotaemon_like.ingest_service import IngestService  # noqa: E402
+
+PDFS = ROOT.parent / "shared" / "data" / "pdfs"
+FILES = ["federal-register-2020-17221.pdf", "MTRAG-UN-arxiv.pdf", "redp5110_sampled.pdf", "mineru_intro_zh.pdf"]
+
+
+def last_page_phrase(path: Path) -> tuple[int, str]:
+    """(page number, a distinctive line) from the last page that has text."""
+    with pymupdf.open(path) as doc:
+        for page in reversed(list(doc)):
+            lines = [" ".join(line.split()) for line in page.get_text().splitlines()]
+            lines = [line for line in lines if len(line) >= 12 and not line.replace(" ", "").isdigit()]
+            if lines:
+                return page.number + 1, max(lines, key=len)[:60]
+    raise ValueError(f"{path} has no text")
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def found(kb, source: str, page: int, phrase: str) -> bool:
+    return any(h.chunk.page == page for h in kb.keyword_index.search(phrase, 5, {"source": source}))
+
+
+def start_redis(folder: Path) -> tuple[subprocess.Popen, str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(folder)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    time.sleep(0.5)
+    return proc, f"redis://127.0.0.1:{port}/0"
+
+
+def settings_for(work: Path, queue: dict) -> Path:
+    config = yaml.safe_load((ROOT / "config" / "default.yaml").read_text())
+    config["paths"] = {"knowledge": str(work / "knowledge"), "index": str(work / "index")}
+    config["queue"] = queue
+    path = work / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def measure_backend(backend: str, files: list[str], runs: int, work: Path, queue: dict) -> list[dict]:
+    settings = registry.load(settings_for(work, queue))
+    service = IngestService(settings, watch=True, workers=1)
+    service.start()
+    kb, rows = service.kb, []
+    direct_indexer = registry.build_indexer(kb, work / "direct")
+    try:
+        for name in files:
+            page, phrase = last_page_phrase(PDFS / name)
+            times = []
+            for run in range(runs):
+                source = f"{backend}-{run}-{name}"
+                target = work / "knowledge" / source
+                start = time.perf_counter()
+                shutil.copy(PDFS / name, target)
+                deadline = start + 120
+                while not found(kb, source, page, phrase):
+                    if time.perf_counter() > deadline:
+                        raise RuntimeError(f"{source} not searchable after 120 s")
+                    time.sleep(0.01)
+                times.append(time.perf_counter() - start)
+                target.unlink()
+                while kb.keyword_index.sources().get(source):
+                    time.sleep(0.05)
+            direct = []
+            for run in range(runs):
+                source = f"direct-{run}-{name}"
+                shutil.copy(PDFS / name, work / "direct" / source)
+                start = time.perf_counter()
+                result = direct_indexer.index_file(source)
+                direct.append(time.perf_counter() - start)
+            with pymupdf.open(PDFS / name) as doc:
+                pages = doc.page_count
+            row = {
+                "file": name, "backend": backend, "pages": pages, "chunks": result.chunks, "runs": runs,
+                "p50_s": round(statistics.median(times), 3), "p95_s": round(percentile(times, 0.95), 3),
+                "direct_p50_s": round(statistics.median(direct), 3),
+            }
+            row["overhead_pct"] = round(100 * (row["p50_s"] - row["direct_p50_s"]) / row["p50_s"], 1)
+            print(json.dumps(row), flush=True)
+            rows.append(row)
+    finally:
+        service.stop()
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--files", nargs="+", default=FILES)
+    parser.add_argument("--backends", nargs="+", default=["embedded", "redis"])
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "freshness.json")
+    args = parser.parse_args()
+    rows = []
+    for backend in args.backends:
+        with tempfile.TemporaryDirectory(prefix=f"kl-fresh-{backend}-") as tmp:
+            work = Path(tmp)
+            (work / "knowledge").mkdir()
+            (work / "direct").mkdir()
+            redis_proc = None
+            queue = {"type": "memory"}
+            if backend == "redis":
+                redis_proc, url = start_redis(work)
+                queue = {"type": "redis", "url": url}
+            try:
+                rows += measure_backend(backend, args.files, args.runs, work, queue)
+            finally:
+                if redis_proc:
+                    redis_proc.terminate()
+                    redis_proc.wait()
+    args.out.write_text(json.dumps(rows, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,291 @@
+"""The Toolbox: the enabled plugins, each behind a timeout and its own circuit breaker, reloaded on change."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from .. import metrics
+from ..components import Embedder
+from ..config import ToolsSettings, describe_validation_error
+from .base import FAILED, NEEDS_INPUT, OK, SKIPPED_OPEN, TIMEOUT, ToolContext, ToolError, ToolOutput, ToolPlugin, ToolResult
+from .breaker import CircuitBreaker, OPEN
+from .execution import ToolTimeout, run_with_timeout
+from .loader import PluginFolder, PluginLoadError, load_entry_points
+from .reload import PluginWatcher
+from .router import DEFAULT_THRESHOLD, RouteDecision, ToolRouter
+from .schema import Arguments, PluginSpec
+
+log = logging.getLogger(__name__)
+STALE_ENTRIES = 1000  # last good results kept for `stale_results`, across all plugins
+
+
+@dataclass(frozen=True)
+class LoadedPlugin:
+    """An enabled plugin: its validated class, its instance (with its settings), where it came from."""
+
+    spec: PluginSpec
+    instance: ToolPlugin
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+
+@dataclass(frozen=True)
+class PluginStatus:
+    """What the UI and /api/ready show for one plugin."""
+
+    name: str
+    source: str
+    state: str  # closed | open | half-open
+    consecutive_failures: int
+    last_error: str | None
+    retry_in_s: float | None  # while open: seconds until the half-open probe
+
+
+class Toolbox:
+    """Loads plugins from `settings.folder` and entry points; `call` never raises and never outlives the timeout."""
+
+    def __init__(
+        self,
+        settings: ToolsSettings | None = None,
+        embedder: Embedder | None = None,
+        *,
+        router_threshold: float = DEFAULT_THRESHOLD,
+        entry_points: bool = True,
+        watch: bool | None = None,  # None: follow settings.reload
+    ):
+        self.settings = settings or ToolsSettings()
+        self.router = ToolRouter(embedder, router_threshold)
+        self._folder = PluginFolder(self.settings.folder)
+        self._entry_points = load_entry_points() if entry_points else ([], [])
+        self._plugins: dict[str, LoadedPlugin] = {}
+        self._errors: list[PluginLoadError] = []
+        self._reported: set[str] = set()
+        self._breakers: dict[str, CircuitBreaker] = {}
+        self._stale: OrderedDict[str, tuple[str, float]] = OrderedDict()
+        self._lock = threading.RLock()
+        self.reload()
+        self._watcher = None
+        if self.settings.reload if watch is None else watch:
+            self._watcher = PluginWatcher(self.settings.folder, self.reload)
+            self._watcher.start()
+
+    # -- loading -----------------------------------------------------------------------------
+    def reload(self) -> None:
+        """Re-scan the plugins folder (changed files only) and rebuild the enabled set."""
+        with self._lock:
+            file_specs, errors = self._folder.scan()
+            ep_specs, ep_errors = self._entry_points
+            errors = list(errors) + list(ep_errors)
+            found: dict[str, PluginSpec] = {}
+            for spec in file_specs + ep_specs:  # the folder first: the user's own file wins over a package
+                if spec.name in found:
+                    errors.append(PluginLoadError(spec.source, f"{spec.source}: a plugin named '{spec.name}' already comes from {found[spec.name].source}; this one is skipped"))
+                    continue
+                found[spec.name] = spec
+            enabled = self.settings.enabled
+            for name in enabled or ():
+                if name not in found:
+                    errors.append(PluginLoadError("config", f"tools.enabled lists '{name}' but no plugin has that name in {self.settings.folder} or installed packages; found: {', '.join(sorted(found)) or 'none'}"))
+            for name in self.settings.settings:
+                if name not in found:
+                    errors.append(PluginLoadError("config", f"tools.settings.{name}: no plugin has that name in {self.settings.folder} or installed packages; check the spelling"))
+            plugins: dict[str, LoadedPlugin] = {}
+            for name, spec in found.items():
+                if enabled is not None and name not in enabled:
+                    continue
+                current = self._plugins.get(name)
+                if current is not None and current.spec.cls is spec.cls:
+                    plugins[name] = current  # unchanged file: keep the instance (and its connections)
+                    continue
+                instance = self._instantiate(spec, errors)
+                if instance is not None:
+                    plugins[name] = LoadedPlugin(spec, instance)
+            retired = [p for n, p in self._plugins.items() if plugins.get(n) is not p]
+            added = sorted(set(plugins) - set(self._plugins))
+            self._plugins, self._errors = plugins, errors
+            for name in plugins:
+                if name not in self._breakers:
+                    self._breakers[name] = CircuitBreaker.from_settings(name, self.settings.breaker)
+        for plugin in retired:
+            _close(plugin)
+        for error in errors:
+            if error.message not in self._reported:  # once per distinct problem, not on every reload
+                self._reported.add(error.message)
+                log.error("%s", error.message, extra={"plugin_source": error.source})
+        if added:
+            log.info("tool plugins loaded: %s", ", ".join(added), extra={"plugins": sorted(plugins)})
+
+    def _instantiate(self, spec: PluginSpec, errors: list[PluginLoadError]) -> ToolPlugin | None:
+        where = f"tools.settings.{spec.name}"
+        try:
+            settings = spec.cls.Settings(**self.settings.settings.get(spec.name, {}))
+        except ValidationError as exc:
+            errors.append(PluginLoadError(spec.source, f"{describe_validation_error(exc, spec.cls.Settings, where)}; plugin {spec.name} is skipped"))
+            return None
+        try:
+            return spec.cls(settings)
+        except Exception as exc:
+            errors.append(PluginLoadError(spec.source, f"{spec.source}: creating plugin {spec.name} raised {type(exc).__name__}: {exc}; it is skipped"))
+            return None
+
+    # -- what is there -----------------------------------------------------------------------
+    def plugins(self) -> dict[str, LoadedPlugin]:
+        return dict(self._plugins)
+
+    def load_errors(self) -> list[PluginLoadError]:
+        """Plugins that were found but not loaded, each with one sentence saying why."""
+        return list(self._errors)
+
+    def status(self) -> dict[str, PluginStatus]:
+        result = {}
+        for name, plugin in self.plugins().items():
+            breaker = self._breakers[name]
+            result[name] = PluginStatus(
+                name, plugin.spec.source, breaker.state, breaker.consecutive_failures, breaker.last_error, breaker.retry_in_s()
+            )
+        return result
+
+    def openai_tools(self) -> list[dict[str, Any]]:
+        """Function definitions for an LLM: enabled plugins whose breaker is not open."""
+        return [p.spec.openai_tool() for n, p in self.plugins().items() if self._breakers[n].state != OPEN]
+
+    def route(self, message: str, pending: RouteDecision | None = None) -> RouteDecision | None:
+        """The embedded router's choice for a customer message (see ToolRouter.route)."""
+        return self.router.route(message, {n: p.spec for n, p in self.plugins().items()}, pending)
+
+    # -- calling -----------------------------------------------------------------------------
+    def call(self, name: str, arguments: dict[str, Any] | None = None, context: ToolContext | None = None) -> ToolResult:
+        """Run one plugin. Bad or missing arguments do not reach the plugin and do not count against its breaker."""
+        start = time.perf_counter()
+        arguments = dict(arguments or {})
+        plugin = self._plugins.get(name)
+        if plugin is None:
+            log.warning("call to unknown or disabled tool %s", name, extra={"plugin": name})
+            return ToolResult(name, arguments, FAILED, _ms(start), "Sorry, that service is not available.")
+        checked = plugin.spec.validate(arguments)
+        if checked.missing:
+            return ToolResult(name, arguments, NEEDS_INPUT, _ms(start), plugin.spec.question(checked.missing[0]))
+        if checked.error:
+            log.info("tool %s called with bad arguments: %s", name, checked.error, extra={"plugin": name})
+            return ToolResult(name, arguments, FAILED, _ms(start), _bad_arguments(plugin.spec, checked))
+        breaker = self._breakers[name]
+        key = f"{name}:{json.dumps(checked.normalized, sort_keys=True, default=str)}"
+        if not breaker.allow():
+            metrics.TOOL_SKIPS.labels(name).inc()
+            log.info("tool %s skipped: circuit breaker open", name, extra={"plugin": name})
+            return self._unavailable(plugin, arguments, SKIPPED_OPEN, start, key)
+        kwargs = dict(checked.values)
+        if plugin.spec.context_param:
+            kwargs[plugin.spec.context_param] = context or ToolContext()
+        timeout = plugin.spec.cls.timeout_s or self.settings.timeout_s
+        metrics.TOOL_CALLS.labels(name).inc()
+        try:
+            output = run_with_timeout(plugin.instance.run, kwargs, timeout, name)
+            message = _message_of(output)
+        except ToolTimeout as exc:
+            status, error = TIMEOUT, f"timeout: {exc}"
+        except Exception as exc:
+            status, error = FAILED, f"{type(exc).__name__}: {_first_line(exc)}"
+        else:
+            breaker.record_success()
+            metrics.TOOL_LATENCY.labels(name).observe(time.perf_counter() - start)
+            if self.settings.stale_results:
+                self._remember(key, message)
+            return ToolResult(name, arguments, OK, _ms(start), message)
+        metrics.TOOL_LATENCY.labels(name).observe(time.perf_counter() - start)
+        metrics.TOOL_FAILURES.labels(name, "timeout" if status == TIMEOUT else "error").inc()
+        log.info("tool %s failed: %s", name, error, extra={"plugin": name, "status": status, "latency_ms": _ms(start)})
+        breaker.record_failure(error)
+        return self._unavailable(plugin, arguments, status, start, key)
+
+    async def acall(self, name: str, arguments: dict[str, Any] | None = None, context: ToolContext | None = None) -> ToolResult:
+        """`call` for async code (the API server): runs on a worker thread, so the event loop never waits."""
+        return await asyncio.to_thread(self.call, name, arguments, context)
+
+    def _unavailable(self, plugin: LoadedPlugin, arguments: dict[str, Any], status: str, start: float, key: str) -> ToolResult:
+        text = f"Sorry, the {plugin.spec.cls.display_name()} is unavailable right now. Please try again in a few minutes."
+        last = self._stale.get(key) if self.settings.stale_results else None
+        if last is None:
+            return ToolResult(plugin.name, arguments, status, _ms(start), text)
+        message, at = last
+        stale = f"{text} The last information I have, from {_age(time.time() - at)} ago: {message}"
+        return ToolResult(plugin.name, arguments, status, _ms(start), stale, stale=True)
+
+    def _remember(self, key: str, message: str) -> None:
+        with self._lock:
+            self._stale[key] = (message, time.time())
+            self._stale.move_to_end(key)
+            while len(self._stale) > STALE_ENTRIES:
+                self._stale.popitem(last=False)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def close(self) -> None:
+        """Stop watching the folder and release the plugins."""
+        if self._watcher is not None:
+            self._watcher.stop()
+            self._watcher = None
+        with self._lock:
+            plugins, self._plugins = list(self._plugins.values()), {}
+        for plugin in plugins:
+            _close(plugin)
+
+    def __enter__(self) -> "Toolbox":
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def _message_of(output: Any) -> str:
+    """The customer-facing text of a plugin's return value; an error result raises so it counts as a failure."""
+    if isinstance(output, ToolOutput):
+        if not output.ok:
+            raise ToolError(output.message or "the plugin returned an error result")
+        return output.message
+    if isinstance(output, str):
+        return output
+    raise TypeError(f"run() returned {type(output).__name__}; return a str or a ToolOutput")
+
+
+def _bad_arguments(spec: PluginSpec, checked: Arguments) -> str:
+    if checked.invalid is None:
+        return f"Sorry, I could not use those details ({checked.error})."
+    parameter, value = checked.invalid
+    shown = value if isinstance(value, (str, int, float)) else json.dumps(value, default=str)[:80]
+    return f"Sorry, \"{shown}\" is not a valid {parameter.replace('_', ' ')}. {spec.question(parameter)}"
+
+
+def _close(plugin: LoadedPlugin) -> None:
+    try:
+        plugin.instance.close()
+    except Exception:
+        log.exception("closing tool plugin %s failed", plugin.name, extra={"plugin": plugin.name})
+
+
+def _first_line(exc: BaseException, limit: int = 300) -> str:
+    """An exception as one log-friendly line (httpx, for one, appends a second line with a help link)."""
+    lines = str(exc).strip().splitlines()
+    return (lines[0] if lines else "")[:limit]
+
+
+def _age(seconds: float) -> str:
+    if seconds < 90:
+        return "a minute" if seconds >= 45 else "a few seconds"
+    if seconds < 90 * 60:
+        return f"{round(seconds / 60)} minutes"
+    return f"{round(seconds / 3600)} hours" if seconds < 36 * 3600 else f"{round(seconds / 86400)} days"
+
+
+def _ms(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000, 1)

@@ -1,0 +1,60 @@
+"""Opens a support ticket (stored in SQLite) and tells the customer its number."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from kotaemon_like.tools import ToolContext, ToolPlugin
+from kotaemon_like.tools.tickets import DEFAULT_TICKETS_DB, TicketStore
+
+URGENT = re.compile(r"\b(urgent|asap|immediately|emergency)\b", re.IGNORECASE)
+
+
+class CreateTicket(ToolPlugin):
+    name = "create_ticket"
+    description = "Open a support ticket for a problem the assistant cannot solve, a complaint, or a request for a call back."
+    label = "ticket system"
+    examples = (
+        "I want to file a complaint",
+        "I want to make a complaint",
+        "please open a support ticket",
+        "I need to report a problem with my product",
+        "the item I received is broken",
+        "I want someone to call me back",
+        "please create a ticket for this issue",
+        "I want to escalate this",
+    )
+    counter_examples = ("what is your refund policy", "how do I return an item")
+    keywords = ("complaint", "ticket", "broken", "damaged", "refund")
+    patterns = {"contact": r"([\w.+-]+@[\w-]+\.[\w.-]+|\+?\d[\d ()-]{6,}\d)"}
+    questions = {"contact": "Which email address or phone number should our support team use to reach you?"}
+
+    class Settings(ToolPlugin.Settings):
+        db_path: Path = DEFAULT_TICKETS_DB
+
+    def run(
+        self,
+        title: Annotated[str, Field(description="a one-line summary of the problem", max_length=120)],
+        description: Annotated[str, Field(description="what happened, in the customer's words")],
+        contact: Annotated[str, Field(description="the customer's email address or phone number", min_length=5)],
+        priority: Literal["low", "normal", "high", "urgent"] = "normal",
+        *,
+        context: ToolContext,
+    ) -> str:
+        ticket = TicketStore(self.settings.db_path).create(
+            title, description, priority, contact, context.session_id, context.history
+        )
+        return f"I have opened ticket {ticket.number} for you. Our support team will contact you at {contact}."
+
+    @classmethod
+    def extract(cls, message: str) -> dict[str, Any]:
+        found = cls.match_patterns(message)
+        first_sentence = re.split(r"(?<=[.!?])\s", message, maxsplit=1)[0]
+        found.update(title=first_sentence[:120], description=message)
+        if URGENT.search(message):
+            found["priority"] = "urgent"
+        return found
