@@ -99,12 +99,19 @@ class ChatEngine:
         self.summarize_memory = summarize_memory
 
     def turn(
-        self, message: str, session_id: str | None = None, filter: Filter | None = None, channel: str = "api"
+        self,
+        message: str,
+        session_id: str | None = None,
+        filter: Filter | None = None,
+        channel: str = "api",
+        history: list[Message] | None = None,
     ) -> Iterator[Event]:
+        """One turn. `history` given by the caller (OpenAI-style clients send it) replaces server memory."""
+        remember = history is None
         session_id = session_id or uuid.uuid4().hex
         metrics.CHAT_REQUESTS.labels(channel).inc()
         start = time.perf_counter()
-        history = self.memory.load(session_id)
+        history = self.memory.load(session_id) if history is None else history
         query = rewrite_query(message, history, self.llm)
         hits = self.retriever.retrieve(query, filter=filter)
         sources = [h for h in hits if h.relevance >= self.min_relevance]
@@ -135,7 +142,8 @@ class ChatEngine:
                 yield citation(number, sources[number - 1])
             metrics.CHAT_ANSWERS.labels(info.generator).inc()
         latency["total"] = _ms(start)
-        self._remember(session_id, message, "".join(parts))
+        if remember:
+            self._remember(session_id, message, "".join(parts))
         for stage, ms in latency.items():
             metrics.CHAT_STAGE_SECONDS.labels(stage).observe(ms / 1000)
         metrics.CHAT_TOKENS.labels("prompt").inc(info.prompt_tokens)

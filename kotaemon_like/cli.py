@@ -148,6 +148,20 @@ def run_ingest(settings: Settings, watch: bool, workers: int, metrics_port: int 
     return 0
 
 
+def run_serve(settings: Settings, host: str | None, port: int | None) -> int:
+    import uvicorn
+
+    from .server.app import create_app
+
+    server = settings.server
+    app = create_app(settings)
+    mode = "embedded: API + UI + watcher + workers" if server.embedded_ingest else "API + UI (ingest runs elsewhere)"
+    print(f"serving on http://{host or server.host}:{port or server.port} ({mode})", file=sys.stderr)
+    uvicorn.run(app, host=host or server.host, port=port or server.port, log_level="warning",
+                timeout_graceful_shutdown=int(server.grace_s) or None)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="kl", description="kotaemon-like: RAG for customer service")
     top.add_argument("--config", help="config file (default: $KL_CONFIG or config/default.yaml)")
@@ -159,6 +173,9 @@ def parser() -> argparse.ArgumentParser:
     reindex.add_argument("folder", nargs="?")
     ask = sub.add_parser("ask", help="answer one question from the index, with sources")
     ask.add_argument("question")
+    serve = sub.add_parser("serve", help="the HTTP API and chat UI (with watcher and workers in embedded mode)")
+    serve.add_argument("--host", help="default: server.host (127.0.0.1)")
+    serve.add_argument("--port", type=int, help="default: server.port (8080)")
     sub.add_parser("chat", help="an interactive conversation in the terminal, with sources under each answer")
     watch = sub.add_parser("watch", help="watch the knowledge folder and queue changed files")
     watch.add_argument("--workers", type=int, default=None,
@@ -182,6 +199,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_reindex(settings, args.folder)
         if args.command == "ask":
             return run_ask(settings, args.question)
+        if args.command == "serve":
+            return run_serve(settings, args.host, args.port)
         if args.command == "chat":
             return run_chat(settings)
         if args.command == "watch":

@@ -89,6 +89,16 @@ class ToolsSettings(BaseModel):
     reload: bool = True  # pick up added or changed plugin files while running
 
 
+class ServerSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    host: str = "127.0.0.1"
+    port: int = Field(8080, gt=0, lt=65536)
+    embedded_ingest: bool = True  # run watcher + workers in the server process (off in the stack)
+    api_key_env: str = "KL_API_KEY"  # NAME of the env var; auth is on when it is set and not empty
+    max_upload_mb: float = Field(50, gt=0)
+    grace_s: float = Field(20, ge=0)  # on SIGTERM, in-flight answers get this long to finish
+
+
 class Settings(BaseModel):
     """The whole validated config; every entry point (CLI, server, worker) uses this one model."""
 
@@ -108,6 +118,7 @@ class Settings(BaseModel):
     watcher: WatcherSettings = WatcherSettings()
     worker: WorkerSettings = WorkerSettings()
     tools: ToolsSettings = ToolsSettings()
+    server: ServerSettings = ServerSettings()
     source_file: str = "<defaults>"
 
 

@@ -20,10 +20,12 @@ log = logging.getLogger(__name__)
 class IngestService:
     """Owns the queue, the optional watcher and `workers` worker threads sharing one index."""
 
-    def __init__(self, settings: Settings, watch: bool = True, workers: int = 1):
+    def __init__(self, settings: Settings, watch: bool = True, workers: int = 1, kb: registry.KnowledgeBase | None = None):
+        """`kb` shares the server's stores with the workers (one process, one index in memory)."""
         self.settings = settings
         self.queue = registry.build_queue(settings)
-        self.kb = registry.build_knowledge_base(settings) if workers else None
+        self._owns_kb = kb is None
+        self.kb = kb or (registry.build_knowledge_base(settings) if workers else None)
         self.indexer = registry.build_indexer(self.kb) if self.kb else None
         self.workers = [IndexWorker(self.indexer, self.queue, consumer=None) for _ in range(workers)]
         for i, worker in enumerate(self.workers):
@@ -60,7 +62,10 @@ class IngestService:
         for thread in self._threads:
             thread.join(timeout=timeout_s)
         if self.kb is not None:
-            self.kb.close()
+            if self._owns_kb:
+                self.kb.close()
+            else:
+                self.kb.vector_store.commit()
         self.queue.close()
 
     def wait(self) -> None:

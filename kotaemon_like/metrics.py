@@ -44,3 +44,9 @@ TOOL_LATENCY = Histogram(
     "kl_tool_latency_seconds", "Plugin run time, up to the timeout", ["plugin"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30),
 )
+
+HTTP_REQUESTS = Counter("kl_http_requests_total", "HTTP requests", ["route", "method", "status"])
+HTTP_SECONDS = Histogram("kl_http_request_seconds", "HTTP request time (to the first byte for streams)", ["route"],
+                         buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+DOCUMENTS_INDEXED = Gauge("kl_documents_indexed", "Files indexed, by status", ["status"])
+CHUNKS_INDEXED = Gauge("kl_chunks_indexed", "Chunks in the keyword index")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+import weakref
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
@@ -16,6 +17,11 @@ from .schema import PluginSpec
 # score 0.56 and up and the knowledge questions 0.40 and below
 DEFAULT_THRESHOLD = 0.5
 BONUS = 0.1  # a declared keyword in the message, or an argument found in it, tips a borderline match
+
+
+# embedder -> example phrase -> vector; shared by every router on that embedder and kept across reloads
+_VECTORS: "weakref.WeakKeyDictionary[Any, dict[str, np.ndarray]]" = weakref.WeakKeyDictionary()
+_VECTORS_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -37,8 +43,6 @@ class ToolRouter:
 
     def __init__(self, embedder: Embedder | None = None, threshold: float = DEFAULT_THRESHOLD, bonus: float = BONUS):
         self.embedder, self.threshold, self.bonus = embedder, threshold, bonus
-        self._vectors: dict[str, np.ndarray] = {}  # example phrase -> embedding, kept across reloads
-        self._lock = threading.Lock()
 
     def route(self, message: str, plugins: Mapping[str, PluginSpec], pending: RouteDecision | None = None) -> RouteDecision | None:
         """The best plugin for `message`, or None when it is not a tool request.
@@ -74,12 +78,15 @@ class ToolRouter:
         lowered = message.lower()
         keyword_hits = {n: _keyword_hits(lowered, s.cls.keywords) for n, s in routable.items()}
         if self.embedder is None:
-            # keywords only: an example phrase inside the message, or a keyword, reaches the bar of 1.0
-            return {
-                n: 1.0 + 0.1 * keyword_hits[n] if any(e.lower() in lowered for e in s.cls.examples) or keyword_hits[n] else 0.0
-                for n, s in routable.items()
-            }
-        query = self.embedder.embed_query(message)
+            # keywords only: a keyword or a whole example phrase in the message reaches the bar of 1.0
+            scores = {}
+            for n, s in routable.items():
+                phrase = any(e.lower() in lowered for e in s.cls.examples)
+                scores[n] = (1.0 + 0.1 * keyword_hits[n]) if phrase or keyword_hits[n] else 0.0
+            return scores
+        # both sides embedded the same way (documents, batched): phrase-to-phrase similarity is symmetric
+        query = self.embedder.embed_documents([message])[0]
+        self._example_vectors([p for s in routable.values() for p in (*s.cls.examples, *s.cls.counter_examples)])
         result = {}
         for n, s in routable.items():
             similarity = self._best(s.cls.examples, query)
@@ -94,12 +101,12 @@ class ToolRouter:
         return float(np.max(self._example_vectors(phrases) @ query)) if phrases else 0.0
 
     def _example_vectors(self, examples: Sequence[str]) -> np.ndarray:
-        with self._lock:
-            new = [e for e in dict.fromkeys(examples) if e not in self._vectors]
-            for example in new:
-                # phrase-to-phrase similarity is symmetric: both sides get the query embedding (matters for e5-style prefixes)
-                self._vectors[example] = self.embedder.embed_query(example)
-            return np.stack([self._vectors[e] for e in examples])
+        with _VECTORS_LOCK:
+            cache = _VECTORS.setdefault(self.embedder, {})
+            new = [e for e in dict.fromkeys(examples) if e not in cache]
+            if new:
+                cache.update(zip(new, self.embedder.embed_documents(new)))
+            return np.stack([cache[e] for e in examples])
 
 
 def _keyword_hits(lowered: str, keywords: Sequence[str]) -> int:

@@ -1,0 +1,67 @@
+"""The FastAPI app: API routes, the Gradio UI at `/`, request ids, metrics, and errors that leak nothing."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from .. import __version__, metrics
+from ..config import Settings
+from . import api, openai_compat
+from .state import AppState
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings, state: AppState | None = None, ui: bool = True) -> FastAPI:
+    """Build the app; `state` (the parts) is built here unless given, and started/closed with the app."""
+    state = state or AppState.build(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        state.start()
+        log.info("kotaemon-like ready", extra={"chunks": state.kb.keyword_index.count()})
+        yield
+        state.close()
+
+    app = FastAPI(title="kotaemon-like", version=__version__, lifespan=lifespan,
+                  description="RAG for customer service: cited answers from your documents, tool plugins.")
+    app.state.kl = state
+    app.include_router(api.public)
+    app.include_router(api.private)
+    app.include_router(openai_compat.router)
+
+    @app.middleware("http")
+    async def request_id_and_metrics(request: Request, call_next):
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex[:16]
+        request.state.request_id = request_id
+        start = time.perf_counter()
+        try:
+            response = await call_next(request)
+        except Exception:
+            log.exception("unhandled error", extra={"request_id": request_id, "path": request.url.path})
+            response = JSONResponse({"error": "internal error", "request_id": request_id}, status_code=500)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        if path.startswith(("/api", "/v1", "/metrics")):
+            metrics.HTTP_REQUESTS.labels(path, request.method, str(response.status_code)).inc()
+            metrics.HTTP_SECONDS.labels(path).observe(time.perf_counter() - start)
+        response.headers["X-Request-ID"] = request_id
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError):
+        problems = [f"{'.'.join(str(p) for p in e['loc'] if p != 'body')}: {e['msg']}" for e in exc.errors()]
+        return JSONResponse({"error": "invalid request", "problems": problems}, status_code=422)
+
+    if ui:
+        from .ui import mount_ui
+
+        app = mount_ui(app, state)
+    return app

@@ -1,0 +1,76 @@
+"""Routing without an LLM, with the real bundled embedder: which plugin a customer message calls, and its arguments."""
+
+from __future__ import annotations
+
+import pytest
+
+from .tool_fixtures import make_toolbox, orders_server  # noqa: F401
+
+pytestmark = pytest.mark.slow
+
+TOOL_REQUESTS = [
+    ("where is my order 12345?", "order_status"),
+    ("has order #12346 shipped", "order_status"),
+    ("I'd like to know where my parcel is", "order_status"),
+    ("can you track order 12351 for me", "order_status"),
+    ("I want to file a complaint", "create_ticket"),
+    ("the blender I received is broken", "create_ticket"),
+    ("I want to report a defective product", "create_ticket"),
+    ("can I talk to a human please", "handoff_to_human"),
+    ("get me a real person", "handoff_to_human"),
+]
+
+KNOWLEDGE_QUESTIONS = [
+    "what are your opening hours",
+    "how long does shipping take?",
+    "how much does delivery cost?",
+    "what is your return policy?",
+    "do you ship to Canada?",
+    "what payment methods do you accept?",
+    "how do I reset my password?",
+    "what does the warranty cover?",
+    "hello",
+]
+
+
+@pytest.fixture
+def box(make_toolbox, embedder):
+    return make_toolbox(embedder=embedder)
+
+
+def test_order_question_with_a_number_routes_with_the_argument(box):
+    decision = box.route("where is my order 12345?")
+    assert decision.name == "order_status" and decision.arguments == {"order_id": "12345"} and decision.complete
+    result = box.call(decision.name, decision.arguments)
+    assert result.status == "ok" and "DHL" in result.message
+
+
+def test_complaint_routes_to_create_ticket(box):
+    decision = box.route("I want to file a complaint")
+    assert decision.name == "create_ticket"
+    assert decision.arguments["description"] == "I want to file a complaint"
+
+
+def test_order_question_without_a_number_asks_for_it(box, orders_server):
+    decision = box.route("where is my order?")
+    assert decision.name == "order_status" and decision.missing == ("order_id",)
+    result = box.call(decision.name, decision.arguments)
+    assert result.status == "needs-input" and "order number" in result.message
+    assert orders_server.order_requests() == 0
+    follow_up = box.route("it's 12345", pending=decision)
+    assert follow_up.arguments == {"order_id": "12345"} and follow_up.complete
+
+
+def test_opening_hours_is_not_a_tool_request(box):
+    assert box.route("what are your opening hours") is None
+
+
+@pytest.mark.parametrize("message,tool", TOOL_REQUESTS)
+def test_tool_requests(box, message, tool):
+    decision = box.route(message)
+    assert decision is not None and decision.name == tool, box.router.scores(message, {n: p.spec for n, p in box.plugins().items()})
+
+
+@pytest.mark.parametrize("message", KNOWLEDGE_QUESTIONS)
+def test_knowledge_questions_are_left_to_retrieval(box, message):
+    assert box.route(message) is None, box.router.scores(message, {n: p.spec for n, p in box.plugins().items()})
