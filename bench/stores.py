@@ -1,7 +1,7 @@
 """Cost of the vector stores as the index grows: upsert rate, query latency, bytes and memory per chunk.
 
     HF_HUB_OFFLINE=1 python bench/stores.py            # the default plan, results -> bench/results/stores.json
-    HF_HUB_OFFLINE=1 python bench/stores.py --only faiss_flat --sizes 10000
+    HF_HUB_OFFLINE=1 python bench/stores.py --only qdrant_memory   # re-run some stores, keep the other rows
 
 Random 384-d unit vectors (the size all-MiniLM-L6-v2 makes) with small text payloads; no model is loaded.
 Each (store, size) runs in its own single-threaded process so RSS growth is not blurred by earlier runs. Prints one
@@ -207,7 +207,14 @@ def main() -> None:
             skipped = {"store": store, "n": 1_000_000 if max(sizes) >= 100_000 else 100_000, "skipped": why_not_larger}
             print(json.dumps(skipped), flush=True)
             results.append(skipped)
-    Path(opts.out).write_text(json.dumps(results, indent=2) + "\n")
+    out = Path(opts.out)
+    if opts.only and out.exists():
+        # a partial run replaces its own stores' rows and keeps the others
+        kept = [r for r in json.loads(out.read_text()) if r["store"] not in opts.only]
+        results = kept + results
+    order = list(PLAN)
+    results.sort(key=lambda r: (order.index(r["store"]), r["n"]))
+    out.write_text(json.dumps(results, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -13,6 +14,8 @@ from .generators.citations import CitationFilter
 from .memory.summary import summarize
 from .retrievers.followup import rewrite_query
 from .stores.analyzer import has_cjk
+
+log = logging.getLogger(__name__)
 
 NO_ANSWER = {
     "en": "Sorry, I could not find this in the knowledge base. Would you like me to hand you over to a human agent?",
@@ -115,6 +118,8 @@ class ChatEngine:
         query = rewrite_query(message, history, self.llm)
         hits = self.retriever.retrieve(query, filter=filter)
         sources = [h for h in hits if h.relevance >= self.min_relevance]
+        log.debug("retrieved", extra={"query": query, "hits": len(hits), "relevant": len(sources),
+                                      "best": round(max((h.relevance for h in hits), default=0.0), 3)})
         latency = {"retrieval": _ms(start)}
         parts: list[str] = []
         info = GenerationInfo("none")

@@ -126,7 +126,7 @@ def test_a_hanging_service_times_out_within_the_timeout(make_toolbox, orders_ser
     start = time.perf_counter()
     result = box.call("order_status", ORDER)
     elapsed = time.perf_counter() - start
-    assert result.status == "timeout" and 0.45 < elapsed < 0.8
+    assert result.status == "timeout" and 0.45 < elapsed < 1.0  # the 0.5 s timeout plus a margin for a loaded machine
     assert result.latency_ms >= 450
     assert box.status()["order_status"].last_error.startswith("timeout")
     assert box.status()["order_status"].consecutive_failures == 1
@@ -199,7 +199,7 @@ def test_a_hung_sync_plugin_never_hangs_the_caller(make_toolbox, tmp_path):
         statuses.append(box.call("sleepy").status)
         timings.append(time.perf_counter() - start)
     assert statuses == ["timeout", "timeout", "skipped-open"]
-    assert max(timings[:2]) < 0.6 and timings[2] < 0.05
+    assert max(timings[:2]) < 0.8 and timings[2] < 0.1
     assert sample("kl_tool_failures_total", plugin="sleepy", kind="timeout") >= 2
 
 

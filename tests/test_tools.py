@@ -265,3 +265,23 @@ def test_demo_orders_faults_from_the_environment(monkeypatch):
     assert app.state.faults.model_dump() == {"failure_rate": 0.5, "latency_s": 0.1, "hang": True}
     assert create_app(failure_rate=0.0).state.faults.failure_rate == 0.0  # an argument beats the environment
 
+
+
+def test_the_documented_example_plugin_loads(make_toolbox, tmp_path):
+    import re
+
+    from .conftest import ROOT
+
+    doc = (ROOT / "docs" / "plugins.md").read_text(encoding="utf-8")
+    example = re.search(r"```python\n(.*?)```", doc, re.S).group(1)
+    assert len(example.strip().splitlines()) < 30
+    folder = tmp_path / "plugins"
+    write_plugin(folder, "stock_check.py", example)
+    box = make_toolbox(folder, settings={"stock_check": {"base_url": "http://127.0.0.1:9"}}, timeout_s=1)
+    assert box.load_errors() == [] and list(box.plugins()) == ["stock_check"]
+    (tool,) = box.openai_tools()
+    assert tool["function"]["parameters"]["required"] == ["sku"]
+    decision = box.route("is SKU-12345 in stock?")
+    assert decision.name == "stock_check" and decision.arguments == {"sku": "SKU-12345"}
+    result = box.call(decision.name, decision.arguments)  # nothing listens on port 9: a clean failure
+    assert result.status == "failed" and "stock check is unavailable right now" in result.message

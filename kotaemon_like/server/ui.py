@@ -6,6 +6,7 @@ no analytics, no CDN.
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from pathlib import Path
@@ -16,6 +17,8 @@ from fastapi import FastAPI
 from ..chat import CitationEvent, DoneEvent, TokenEvent, ToolEvent
 from .documents import DocumentError, DocumentFolder
 from .state import AppState
+
+log = logging.getLogger(__name__)
 
 THEME = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
 TOOL_STATUS = {"ok": "done", "failed": "failed", "timeout": "timed out", "skipped-open": "unavailable right now",
@@ -47,17 +50,22 @@ def build_ui(state: AppState) -> gr.Blocks:
             return
         history = history + [{"role": "user", "content": message}, {"role": "assistant", "content": ""}]
         tools, answer, citations = "", "", []
-        for event in state.engine.turn(message, session_id=session_id, channel="ui"):
-            if isinstance(event, ToolEvent):
-                tools += tool_line(event)
-            elif isinstance(event, TokenEvent):
-                answer += event.text
-            elif isinstance(event, CitationEvent):
-                citations.append(event)
-            elif isinstance(event, DoneEvent) and citations:
-                answer += "\n\n" + " · ".join(f"[{c.number}] {c.source} p.{c.page}" for c in citations)
-            history[-1] = {"role": "assistant", "content": tools + answer}
-            yield history, sources_markdown(citations), ""
+        try:
+            for event in state.engine.turn(message, session_id=session_id, channel="ui"):
+                if isinstance(event, ToolEvent):
+                    tools += tool_line(event)
+                elif isinstance(event, TokenEvent):
+                    answer += event.text
+                elif isinstance(event, CitationEvent):
+                    citations.append(event)
+                elif isinstance(event, DoneEvent) and citations:
+                    answer += "\n\n" + " · ".join(f"[{c.number}] {c.source} p.{c.page}" for c in citations)
+                history[-1] = {"role": "assistant", "content": tools + answer}
+                yield history, sources_markdown(citations), ""
+        except Exception:  # a bug: say so plainly, keep the traceback in the log
+            log.exception("chat turn failed", extra={"session_id": session_id})
+            history[-1] = {"role": "assistant", "content": "Something went wrong on our side; please try again."}
+            yield history, gr.update(), ""
 
     def upload(files: list[str] | None) -> str:
         lines = []

@@ -2,8 +2,10 @@
 
 Local mode (`path` on disk or `location: ":memory:"`) has the same client API but is a brute-force
 Python implementation for tests and small collections, and only one process may open its folder.
-Vectors are L2-normalised and the collection uses cosine distance, so scores equal FAISS's inner
-product and relevance thresholds mean the same with either store.
+Embedders return L2-normalised vectors and the collection uses dot-product distance, so scores are
+cosine similarity exactly as FAISS's inner product gives them and relevance thresholds mean the same.
+(Dot rather than Cosine: equal for unit vectors, and local mode re-normalises every stored vector per
+query under Cosine.) An existing Cosine collection is accepted as is.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import logging
 import re
 import threading
 import uuid
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Iterator, Literal, Sequence
 
@@ -122,7 +125,8 @@ class QdrantVectorStore:
         p = self.params
         if p.url:
             key = p.api_key.get_secret_value() if p.api_key else None
-            return QdrantClient(url=p.url, api_key=key, timeout=p.timeout)
+            # the client's own version check runs in a thread and only warns; _check_server does it in line
+            return QdrantClient(url=p.url, api_key=key, timeout=p.timeout, check_compatibility=False)
         if self.folder is None:
             return QdrantClient(location=p.location)
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -136,19 +140,32 @@ class QdrantVectorStore:
                 "or set vector_store.url to a Qdrant server when several processes share the index"
             ) from None
 
-    def _ensure_collection(self) -> None:
-        client = self._require()
+    def _check_server(self, client: QdrantClient) -> None:
         try:
-            exists = client.collection_exists(self.collection)
+            server = client.info().version
         except Exception as exc:  # httpx / grpc errors differ by transport; all mean the server is not there
             raise QdrantUnavailableError(
                 f"cannot reach Qdrant at {self.where} ({type(exc).__name__}); start the qdrant service "
                 "or fix vector_store.url"
             ) from None
+        mine = version("qdrant-client")
+        ours, theirs = (re.match(r"(\d+)\.(\d+)", v) for v in (mine, server))
+        if not (ours and theirs):
+            return
+        (c_major, c_minor), (s_major, s_minor) = ((int(m[1]), int(m[2])) for m in (ours, theirs))
+        # Qdrant's rule: a client works with servers of the same major version and at most one minor apart
+        if s_major != c_major or abs(s_minor - c_minor) > 1:
+            log.warning("Qdrant server %s at %s may not work with qdrant-client %s", server, self.where, mine)
+
+    def _ensure_collection(self) -> None:
+        client = self._require()
+        if not self.local:
+            self._check_server(client)
+        exists = client.collection_exists(self.collection)
         if not exists:
             try:
                 client.create_collection(
-                    self.collection, vectors_config=models.VectorParams(size=self.dim, distance=models.Distance.COSINE)
+                    self.collection, vectors_config=models.VectorParams(size=self.dim, distance=models.Distance.DOT)
                 )
                 log.info("created Qdrant collection %s (dim %d) at %s", self.collection, self.dim, self.where)
             except Exception:

@@ -92,7 +92,8 @@ def load_file(path: Path, source: bytes | None = None) -> tuple[list[PluginSpec]
         # changes twice within a second, and no __pycache__ written into the user's folder
         code = compile(source if source is not None else path.read_bytes(), str(path), "exec")
     except SyntaxError as exc:
-        return [], PluginLoadError(str(path), f"plugin file {path}: syntax error on line {exc.lineno}: {exc.msg}; the plugin is skipped until the file is fixed")
+        message = f"plugin file {path}: syntax error on line {exc.lineno}: {exc.msg}; the plugin is skipped until the file is fixed"
+        return [], PluginLoadError(str(path), message)
     module = types.ModuleType(name)
     module.__file__ = str(path)
     previous = sys.modules.get(name)

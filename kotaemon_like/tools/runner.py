@@ -53,7 +53,10 @@ class PluginStatus:
 
 
 class Toolbox:
-    """Loads plugins from `settings.folder` and entry points; `call` never raises and never outlives the timeout."""
+    """Loads plugins from `settings.folder` and entry points; `call` never raises and never outlives the timeout.
+
+    Entry points are read once, at construction (installed packages do not change while running).
+    """
 
     def __init__(
         self,
@@ -73,7 +76,8 @@ class Toolbox:
         self._reported: set[str] = set()
         self._breakers: dict[str, CircuitBreaker] = {}
         self._stale: OrderedDict[str, tuple[str, float]] = OrderedDict()
-        self._lock = threading.RLock()
+        self._stale_lock = threading.Lock()
+        self._lock = threading.RLock()  # one reload at a time (the watcher's and an explicit one)
         self.reload()
         self._watcher = None
         if self.settings.reload if watch is None else watch:
@@ -84,25 +88,10 @@ class Toolbox:
     def reload(self) -> None:
         """Re-scan the plugins folder (changed files only) and rebuild the enabled set."""
         with self._lock:
-            file_specs, errors = self._folder.scan()
-            ep_specs, ep_errors = self._entry_points
-            errors = list(errors) + list(ep_errors)
-            found: dict[str, PluginSpec] = {}
-            for spec in file_specs + ep_specs:  # the folder first: the user's own file wins over a package
-                if spec.name in found:
-                    errors.append(PluginLoadError(spec.source, f"{spec.source}: a plugin named '{spec.name}' already comes from {found[spec.name].source}; this one is skipped"))
-                    continue
-                found[spec.name] = spec
-            enabled = self.settings.enabled
-            for name in enabled or ():
-                if name not in found:
-                    errors.append(PluginLoadError("config", f"tools.enabled lists '{name}' but no plugin has that name in {self.settings.folder} or installed packages; found: {', '.join(sorted(found)) or 'none'}"))
-            for name in self.settings.settings:
-                if name not in found:
-                    errors.append(PluginLoadError("config", f"tools.settings.{name}: no plugin has that name in {self.settings.folder} or installed packages; check the spelling"))
+            found, errors = self._discover()
             plugins: dict[str, LoadedPlugin] = {}
             for name, spec in found.items():
-                if enabled is not None and name not in enabled:
+                if self.settings.enabled is not None and name not in self.settings.enabled:
                     continue
                 current = self._plugins.get(name)
                 if current is not None and current.spec.cls is spec.cls:
@@ -111,12 +100,13 @@ class Toolbox:
                 instance = self._instantiate(spec, errors)
                 if instance is not None:
                     plugins[name] = LoadedPlugin(spec, instance)
-            retired = [p for n, p in self._plugins.items() if plugins.get(n) is not p]
-            added = sorted(set(plugins) - set(self._plugins))
-            self._plugins, self._errors = plugins, errors
+            # breakers are kept by name across reloads: new code does not make the service behind it healthy
             for name in plugins:
                 if name not in self._breakers:
                     self._breakers[name] = CircuitBreaker.from_settings(name, self.settings.breaker)
+            retired = [p for n, p in self._plugins.items() if plugins.get(n) is not p]
+            added = sorted(set(plugins) - set(self._plugins))
+            self._plugins, self._errors = plugins, errors  # one swap: a call sees the old set or the new one
         for plugin in retired:
             _close(plugin)
         for error in errors:
@@ -126,17 +116,41 @@ class Toolbox:
         if added:
             log.info("tool plugins loaded: %s", ", ".join(added), extra={"plugins": sorted(plugins)})
 
+    def _discover(self) -> tuple[dict[str, PluginSpec], list[PluginLoadError]]:
+        """Every valid plugin by name (the folder's first: the user's own file wins over a package), and the problems."""
+        file_specs, errors = self._folder.scan()
+        ep_specs, ep_errors = self._entry_points
+        errors = list(errors) + list(ep_errors)
+        found: dict[str, PluginSpec] = {}
+        for spec in file_specs + ep_specs:
+            if spec.name in found:
+                first = found[spec.name].source
+                errors.append(PluginLoadError(spec.source, f"{spec.source}: a plugin named '{spec.name}' already comes from {first}; this one is skipped"))
+            else:
+                found[spec.name] = spec
+        where = f"in {self.settings.folder} or installed packages"
+        for name in self.settings.enabled or ():
+            if name not in found:
+                known = ", ".join(sorted(found)) or "none"
+                errors.append(PluginLoadError("config", f"tools.enabled lists '{name}' but no plugin has that name {where}; found: {known}"))
+        for name in self.settings.settings:
+            if name not in found:
+                errors.append(PluginLoadError("config", f"tools.settings.{name}: no plugin has that name {where}; check the spelling"))
+        return found, errors
+
     def _instantiate(self, spec: PluginSpec, errors: list[PluginLoadError]) -> ToolPlugin | None:
         where = f"tools.settings.{spec.name}"
         try:
             settings = spec.cls.Settings(**self.settings.settings.get(spec.name, {}))
         except ValidationError as exc:
-            errors.append(PluginLoadError(spec.source, f"{describe_validation_error(exc, spec.cls.Settings, where)}; plugin {spec.name} is skipped"))
+            problem = describe_validation_error(exc, spec.cls.Settings, where)
+            errors.append(PluginLoadError(spec.source, f"{problem}; plugin {spec.name} is skipped"))
             return None
         try:
             return spec.cls(settings)
         except Exception as exc:
-            errors.append(PluginLoadError(spec.source, f"{spec.source}: creating plugin {spec.name} raised {type(exc).__name__}: {exc}; it is skipped"))
+            problem = f"{spec.source}: creating plugin {spec.name} raised {type(exc).__name__}: {exc}; it is skipped"
+            errors.append(PluginLoadError(spec.source, problem))
             return None
 
     # -- what is there -----------------------------------------------------------------------
@@ -223,7 +237,7 @@ class Toolbox:
         return ToolResult(plugin.name, arguments, status, _ms(start), stale, stale=True)
 
     def _remember(self, key: str, message: str) -> None:
-        with self._lock:
+        with self._stale_lock:
             self._stale[key] = (message, time.time())
             self._stale.move_to_end(key)
             while len(self._stale) > STALE_ENTRIES:

@@ -38,7 +38,6 @@ class PluginSpec:
     source: str
     model: type[BaseModel]  # validates the arguments of `run`
     context_param: str | None  # the `run` parameter that receives the ToolContext
-    is_async: bool
 
     @property
     def name(self) -> str:
@@ -116,8 +115,7 @@ def describe(cls: type[ToolPlugin], source: str) -> PluginSpec:
             re.compile(pattern)
         except re.error as exc:
             raise PluginError(f"{where}: `patterns['{parameter}']` is not a valid regex: {exc}") from None
-    is_async = inspect.iscoroutinefunction(cls.run)
-    return PluginSpec(cls=cls, source=source, model=model, context_param=context_param, is_async=is_async)
+    return PluginSpec(cls=cls, source=source, model=model, context_param=context_param)
 
 
 def _arguments_model(cls: type[ToolPlugin], where: str) -> tuple[type[BaseModel], str | None]:
