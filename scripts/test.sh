@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
 # Install everything the tests need on a fresh machine, then run them.
-#   bash scripts/test.sh            # the whole suite
-#   bash scripts/test.sh -m "not slow"   # the quick subset
+#   bash scripts/test.sh                  # the whole suite
+#   bash scripts/test.sh -m "not slow"    # the quick subset (no model loading, no servers)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 python3 -m pip install -q torch==2.13.0 -c constraints.txt -e ".[test]"
 
-if ! command -v redis-server >/dev/null 2>&1; then
-    echo "installing redis-server from Debian packages"
+# Debian packages the tests drive for real: Redis, headless Chromium, compose validation, Prometheus.
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing Debian packages: ${missing[*]}"
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 export HF_HUB_OFFLINE=1 LITELLM_LOCAL_MODEL_COST_MAP=True GRADIO_ANALYTICS_ENABLED=False TOKENIZERS_PARALLELISM=false

@@ -34,7 +34,7 @@ def sources_markdown(citations: list[CitationEvent]) -> str:
 def tool_line(event: ToolEvent) -> str:
     label = event.name.replace("_", " ")
     detail = f": {event.message}" if event.message and event.status != "ok" else ""
-    return f"🔧 *{label} {TOOL_STATUS.get(event.status, event.status)}{detail}*\n\n"
+    return f"*Tool: {label} {TOOL_STATUS.get(event.status, event.status)}{detail}*\n\n"
 
 
 def build_ui(state: AppState) -> gr.Blocks:
@@ -74,9 +74,9 @@ def build_ui(state: AppState) -> gr.Blocks:
             try:
                 with open(path, "rb") as handle:
                     saved = folder().save(name, handle)
-                lines.append(f"✅ {saved.name} uploaded ({saved.size // 1024} KB): indexing…")
+                lines.append(f"Uploaded {saved.name} ({saved.size // 1024} KB): indexing…")
             except DocumentError as exc:
-                lines.append(f"❌ {name}: {exc}")
+                lines.append(f"Not uploaded: {name}: {exc}")
         return "\n\n".join(lines)
 
     def status() -> str:
