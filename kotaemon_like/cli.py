@@ -31,11 +31,11 @@ def _print_report(report) -> None:
     print(report.summary())
 
 
-def run_index(settings: Settings, folder: str | None) -> int:
+def run_index(settings: Settings, folder: str | None, recreate: bool = False) -> int:
     from tqdm import tqdm
     from tqdm.contrib.logging import logging_redirect_tqdm
 
-    kb = registry.build_knowledge_base(settings)
+    kb = registry.build_knowledge_base(settings, recreate=recreate)
     try:
         indexer = registry.build_indexer(kb, folder)
         plan = indexer.plan()
@@ -56,10 +56,41 @@ def run_index(settings: Settings, folder: str | None) -> int:
 
 def run_reindex(settings: Settings, folder: str | None) -> int:
     index_dir = Path(settings.paths.index)
+    print(f"rebuilding the index in {index_dir} from {folder or settings.paths.knowledge}")
     if index_dir.exists():
-        print(f"removing the index in {index_dir} and rebuilding it from {folder or settings.paths.knowledge}")
         shutil.rmtree(index_dir)
-    return run_index(settings, folder)
+    return run_index(settings, folder, recreate=True)
+
+
+def run_migrate(settings: Settings, target_config: str) -> int:
+    """Copy vectors and chunks into the store another config names, without re-embedding."""
+    from tqdm import tqdm
+
+    from .ingest.migrate import copy_sqlite, migrate
+
+    target = registry.load(target_config)
+    if target.embedder != settings.embedder:
+        raise ConfigError(
+            f"{target.source_file}: embedder differs from {settings.source_file}; migrate copies vectors as they are, "
+            "so both must name the same embedder (use `kl reindex` with the new config instead)"
+        )
+    kb = registry.build_knowledge_base(settings)
+    registry.build_indexer(kb)
+    target_dir = Path(target.paths.index)
+    target_dir.mkdir(parents=True, exist_ok=True)
+    store = registry.build("vector_store", target.vector_store, target, index_dir=target_dir, dim=kb.embedder.dim)
+    try:
+        bar = tqdm(total=kb.vector_store.count(), unit="chunk", desc="migrating", file=sys.stderr)
+        copied = migrate(kb.vector_store, store, progress=lambda done, total: bar.update(done - bar.n))
+        bar.close()
+        if target_dir.resolve() != Path(settings.paths.index).resolve():
+            for name in ("keyword.sqlite", "manifest.sqlite"):
+                copy_sqlite(Path(settings.paths.index) / name, target_dir / name)
+    finally:
+        store.close()
+        kb.close()
+    print(f"copied {copied} chunks to {target.vector_store.type} ({target.source_file}); the target holds {copied}")
+    return 0
 
 
 def print_turn(events, verbose: bool = False) -> None:
@@ -171,6 +202,8 @@ def parser() -> argparse.ArgumentParser:
     index.add_argument("folder", nargs="?", help="knowledge folder (default: paths.knowledge in the config)")
     reindex = sub.add_parser("reindex", help="delete the index and rebuild it from the folder (after changing the embedder)")
     reindex.add_argument("folder", nargs="?")
+    migrate = sub.add_parser("migrate", help="copy the index into the vector store another config names (no re-embedding)")
+    migrate.add_argument("--to", required=True, metavar="CONFIG", help="the config naming the target store")
     ask = sub.add_parser("ask", help="answer one question from the index, with sources")
     ask.add_argument("question")
     serve = sub.add_parser("serve", help="the HTTP API and chat UI (with watcher and workers in embedded mode)")
@@ -197,6 +230,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_index(settings, args.folder)
         if args.command == "reindex":
             return run_reindex(settings, args.folder)
+        if args.command == "migrate":
+            return run_migrate(settings, args.to)
         if args.command == "ask":
             return run_ask(settings, args.question)
         if args.command == "serve":

@@ -137,16 +137,18 @@ class KnowledgeBase:
         self.keyword_index.close()
 
 
-def build_knowledge_base(settings: Settings) -> KnowledgeBase:
+def build_knowledge_base(settings: Settings, recreate: bool = False) -> KnowledgeBase:
+    """`recreate` empties the vector store first (for `kl reindex`, also on a Qdrant server)."""
     index_dir = Path(settings.paths.index)
     index_dir.mkdir(parents=True, exist_ok=True)
     embedder = build("embedder", settings.embedder, settings)
+    extra = {"recreate": True} if recreate else {}
     return KnowledgeBase(
         settings=settings,
         loaders=[build("loaders", s, settings, f"loaders[{i}]") for i, s in enumerate(settings.loaders)],
         splitter=build("splitter", settings.splitter, settings),
         embedder=embedder,
-        vector_store=build("vector_store", settings.vector_store, settings, index_dir=index_dir, dim=embedder.dim),
+        vector_store=build("vector_store", settings.vector_store, settings, index_dir=index_dir, dim=embedder.dim, **extra),
         keyword_index=build("keyword_index", settings.keyword_index, settings, index_dir=index_dir),
     )
 

@@ -64,3 +64,20 @@ def test_swapping_the_retriever_is_one_line(indexed, capsys, tmp_path):
     config.write_text(keyword_only)
     out = ask(config, "How do I keep a package from being upgraded (hold it back)?", capsys)
     assert "debian-faq.en.pdf p.4" in out
+
+
+def test_migrate_to_qdrant_then_answer_from_it(indexed, capsys):
+    qdrant = indexed.with_name("qdrant.yaml")
+    qdrant.write_text(indexed.read_text().replace("type: faiss", "type: qdrant"))
+    assert main(["--config", str(indexed), "migrate", "--to", str(qdrant)]) == 0
+    assert "copied" in capsys.readouterr().out
+    out = ask(qdrant, "How do I keep a package from being upgraded (hold it back)?", capsys)
+    assert "debian-faq.en.pdf p.4" in out
+    assert main(["--config", str(indexed), "migrate", "--to", str(qdrant)]) == 0  # rerun: idempotent
+    from kotaemon_like import registry
+
+    kb = registry.build_knowledge_base(registry.load(qdrant))
+    source = registry.build_knowledge_base(registry.load(indexed))
+    assert kb.vector_store.count() == source.vector_store.count()
+    kb.close()
+    source.close()

@@ -7,6 +7,8 @@ finished by running it again. The keyword index is shared by both setups and is 
 from __future__ import annotations
 
 import logging
+import sqlite3
+from pathlib import Path
 from typing import Callable
 
 from ..components import VectorStore
@@ -31,3 +33,11 @@ def migrate(source_store: VectorStore, target_store: VectorStore, progress: Prog
             progress(copied, total)
     log.info("migrated %d chunks; the target now holds %d", copied, target_store.count())
     return copied
+
+
+def copy_sqlite(source: Path, target: Path) -> None:
+    """A consistent copy of a SQLite file (the keyword index, the manifest) via SQLite's backup API."""
+    if not source.exists():
+        return
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)

@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 
 from ..chat import CitationEvent, DoneEvent, TokenEvent
 from ..components import Message
-from .api import get_state
+from .api import collect, get_state
 from .auth import require_api_key
 from .state import AppState
 
@@ -70,26 +70,19 @@ def completions(body: CompletionRequest, state: AppState = Depends(get_state)):
                 elif isinstance(event, CitationEvent):
                     sources.append(dataclasses.asdict(event))
                 elif isinstance(event, DoneEvent):
-                    yield _chunk(cid, created, {}, "stop", sources=sources, usage=_usage(event))
+                    yield _chunk(cid, created, {}, "stop", sources=sources, usage=_usage(event.usage))
             yield "data: [DONE]\n\n"
 
         return StreamingResponse(stream(), media_type="text/event-stream")
 
-    answer, sources, usage = [], [], {}
-    for event in events:
-        if isinstance(event, TokenEvent):
-            answer.append(event.text)
-        elif isinstance(event, CitationEvent):
-            sources.append(dataclasses.asdict(event))
-        elif isinstance(event, DoneEvent):
-            usage = _usage(event)
+    turn = collect(events)
     return {
         "id": cid, "object": "chat.completion", "created": created, "model": MODEL,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": "".join(answer)}, "finish_reason": "stop"}],
-        "usage": usage, "sources": sources,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": turn["answer"]}, "finish_reason": "stop"}],
+        "usage": _usage(turn["done"]["usage"]), "sources": turn["citations"],
     }
 
 
-def _usage(done: DoneEvent) -> dict:
-    prompt, completion = done.usage.get("prompt_tokens", 0), done.usage.get("completion_tokens", 0)
+def _usage(usage: dict) -> dict:
+    prompt, completion = usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}

@@ -39,7 +39,9 @@ class FaissVectorStore:
         model_config = ConfigDict(extra="forbid")
         folder: str = ""  # relative to the index folder; "" = the index folder itself
 
-    def __init__(self, params: Params | None = None, index_dir: Path | str = "data/index", dim: int = 384):
+    def __init__(self, params: Params | None = None, index_dir: Path | str = "data/index", dim: int = 384,
+                 recreate: bool = False):
+        """`recreate` (used by `kl reindex`) starts from an empty index whatever is on disk."""
         self.params = params or self.Params()
         self.dir = Path(index_dir) / self.params.folder
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -48,6 +50,9 @@ class FaissVectorStore:
         self._index_path = self.dir / "vectors.faiss"
         self._con = sqlite_db.connect(self.dir / "vectors.sqlite")
         sqlite_db.create_chunk_table(self._con)
+        if recreate:
+            self._index_path.unlink(missing_ok=True)
+            self._con.execute("DELETE FROM chunks")
         self._index = self._open_index()
         self._loaded = self._file_state()
         self._dirty = False
@@ -105,7 +110,11 @@ class FaissVectorStore:
             raise DimensionMismatchError(f"vectors have shape {vectors.shape}; this store holds dimension {self.dim}")
         ids = np.array([vector_id(c.id) for c in chunks], dtype=np.int64)
         with sqlite_db.Transaction(self._con, self._lock) as con:
-            self._index.remove_ids(ids)
+            # remove_ids scans the whole index: only pay for it when some ids are really there
+            placeholders = ",".join("?" * len(ids))
+            present = [r[0] for r in con.execute(f"SELECT rowid FROM chunks WHERE rowid IN ({placeholders})", ids.tolist())]
+            if present:
+                self._index.remove_ids(np.array(present, dtype=np.int64))
             self._index.add_with_ids(vectors, ids)
             con.executemany(
                 "INSERT OR REPLACE INTO chunks (rowid, id, source, page, text, metadata) VALUES (?,?,?,?,?,?)",

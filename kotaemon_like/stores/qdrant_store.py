@@ -98,7 +98,9 @@ class QdrantVectorStore:
                 raise ValueError("set either url (a Qdrant server) or location (\":memory:\"), not both")
             return self
 
-    def __init__(self, params: Params | None = None, index_dir: Path | str = "data/index", dim: int = 384):
+    def __init__(self, params: Params | None = None, index_dir: Path | str = "data/index", dim: int = 384,
+                 recreate: bool = False):
+        """`recreate` (used by `kl reindex` only) deletes the collection first, whatever its dimension."""
         self.params = params or self.Params()
         self.dim = dim
         self.collection = self.params.collection
@@ -106,15 +108,23 @@ class QdrantVectorStore:
         on_disk = self.local and not self.params.location
         self.folder: Path | None = Path(index_dir) / self.params.path if on_disk else None
         # `kl reindex` deletes the index folder: that rebuilds a local collection kept inside it, nothing else
-        self._reindex_clears = bool(self.folder and self.folder.resolve().is_relative_to(Path(index_dir).resolve()))
+        self._reindex_clears = True  # `kl reindex` opens the store with recreate=True
         # qdrant-client's local mode keeps plain numpy arrays and dicts; the server client is thread-safe
         self._lock: Any = threading.RLock() if self.local else contextlib.nullcontext()
         self._client: QdrantClient | None = self._connect()
         try:
+            if recreate:
+                self._drop_collection()
             self._ensure_collection()
         except BaseException:
             self.close()
             raise
+
+    def _drop_collection(self) -> None:
+        client = self._require()
+        if client.collection_exists(self.collection):
+            client.delete_collection(self.collection)
+            log.warning("deleted Qdrant collection %s at %s to rebuild it", self.collection, self.where)
 
     @property
     def where(self) -> str:
