@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -93,13 +96,15 @@ class ChatEngine:
         generator: Generator,
         memory: Memory,
         min_relevance: float = 0.4,
-        llm=None,  # an LLM generator for query rewriting and summaries, when one is configured
+        llm=None,  # an LLM generator for query rewriting, summaries and tool calling, when one is configured
         summarize_memory: bool = False,
+        toolbox=None,  # tools.Toolbox: plugins behind circuit breakers
     ):
         self.retriever, self.generator, self.memory = retriever, generator, memory
         self.min_relevance = min_relevance
         self.llm = llm
         self.summarize_memory = summarize_memory
+        self.tools = ToolCalls(toolbox, llm) if toolbox is not None else None
 
     def turn(
         self,
@@ -115,6 +120,15 @@ class ChatEngine:
         metrics.CHAT_REQUESTS.labels(channel).inc()
         start = time.perf_counter()
         history = self.memory.load(session_id) if history is None else history
+        results = self.tools.run(message, session_id, history) if self.tools else []
+        for result in results:
+            yield ToolEvent(**dataclasses.asdict(result))
+        if results and (self.llm is None or any(r.status == "needs-input" for r in results)):
+            # the plugin's own words answer (or ask for what is missing); no LLM to phrase them
+            yield from self._answer_with(message, session_id, tool_text(results), start, remember)
+            return
+        if results:  # the LLM answers with the tool results in view
+            history = [*history, *(Message("system", f"Result of the {r.name} tool: {r.message}") for r in results)]
         query = rewrite_query(message, history, self.llm)
         hits = self.retriever.retrieve(query, filter=filter)
         sources = [h for h in hits if h.relevance >= self.min_relevance]
@@ -123,6 +137,9 @@ class ChatEngine:
         latency = {"retrieval": _ms(start)}
         parts: list[str] = []
         info = GenerationInfo("none")
+        if not sources and results:
+            yield from self._answer_with(message, session_id, tool_text(results), start, remember)
+            return
         if not sources:
             parts.append(NO_ANSWER[language(message)])
             yield TokenEvent(parts[0])
@@ -163,6 +180,16 @@ class ChatEngine:
             query=query,
         )
 
+    def _answer_with(self, message: str, session_id: str, text: str, start: float, remember: bool) -> Iterator[Event]:
+        """A turn answered by tool results alone."""
+        yield TokenEvent(text)
+        if remember:
+            self._remember(session_id, message, text)
+        metrics.CHAT_ANSWERS.labels("tools").inc()
+        total = _ms(start)
+        metrics.CHAT_STAGE_SECONDS.labels("total").observe(total / 1000)
+        yield DoneEvent(answered=True, generator="tools", latency_ms={"total": round(total, 1)}, session_id=session_id)
+
     def _remember(self, session_id: str, message: str, answer: str) -> None:
         dropped = self.memory.append(session_id, [Message("user", message), Message("assistant", answer)])
         if dropped and self.summarize_memory:
@@ -171,3 +198,49 @@ class ChatEngine:
 
 def _ms(start: float) -> float:
     return (time.perf_counter() - start) * 1000
+
+
+def tool_text(results) -> str:
+    return "\n\n".join(r.message for r in results if r.message)
+
+
+class ToolCalls:
+    """Which plugins a message needs, and their results: LLM function calling when an LLM is configured,
+    else the embedded router; a question for a missing argument is remembered per session."""
+
+    def __init__(self, toolbox, llm=None, timeout_s: float = 10.0):
+        self.toolbox, self.llm, self.timeout_s = toolbox, llm, timeout_s
+        self._pending: dict[str, object] = {}
+        self._lock = threading.Lock()
+
+    def run(self, message: str, session_id: str, history: list[Message]) -> list:
+        from .tools import ToolContext
+
+        context = ToolContext.from_messages(session_id, history)
+        calls = self._llm_calls(message, history) if self.llm is not None else None
+        if calls is None:  # no LLM, or it failed: the embedded router decides
+            with self._lock:
+                pending = self._pending.pop(session_id, None)
+            decision = self.toolbox.route(message, pending)
+            calls = [(decision, decision.name, decision.arguments)] if decision else []
+        results = []
+        for decision, name, arguments in calls:
+            result = self.toolbox.call(name, arguments, context)
+            if result.status == "needs-input" and decision is not None:
+                with self._lock:
+                    self._pending[session_id] = decision
+            results.append(result)
+        return results
+
+    def _llm_calls(self, message: str, history: list[Message]):
+        tools = self.toolbox.openai_tools()
+        if not tools:
+            return []
+        messages = [{"role": m.role, "content": m.content} for m in history] + [{"role": "user", "content": message}]
+        try:
+            response = self.llm.complete(messages, timeout_s=self.timeout_s, tools=tools, tool_choice="auto")
+            calls = response.choices[0].message.tool_calls or []
+            return [(None, c.function.name, json.loads(c.function.arguments or "{}")) for c in calls]
+        except Exception as exc:  # tool routing must never break the turn
+            log.warning("LLM tool routing failed (%s); using the embedded router", exc)
+            return None

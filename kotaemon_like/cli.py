@@ -119,7 +119,10 @@ def print_turn(events, verbose: bool = False) -> None:
 def open_chat(settings: Settings):
     kb = registry.build_knowledge_base(settings)
     registry.build_indexer(kb)  # checks the index matches the configured embedder
-    return kb, registry.build_chat(kb)
+    toolbox = registry.build_toolbox(settings, kb.embedder)
+    for error in toolbox.load_errors():
+        print(f"plugin skipped: {error.source}: {error.message}", file=sys.stderr)
+    return kb, registry.build_chat(kb, toolbox=toolbox)
 
 
 def run_ask(settings: Settings, question: str) -> int:
@@ -193,6 +196,18 @@ def run_serve(settings: Settings, host: str | None, port: int | None) -> int:
     return 0
 
 
+def run_tickets(settings: Settings, status: str | None) -> int:
+    from .tools.tickets import DEFAULT_TICKETS_DB, list_tickets
+
+    db = settings.tools.settings.get("create_ticket", {}).get("db_path", DEFAULT_TICKETS_DB)
+    tickets = list_tickets(db, status=status)
+    if not tickets:
+        print(f"no tickets in {db}")
+    for t in tickets:
+        print(f"{t.number}  {t.created_at[:16]}  {t.priority:<6} {t.status:<8} {t.contact:<24} {t.title}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="kl", description="kotaemon-like: RAG for customer service")
     top.add_argument("--config", help="config file (default: $KL_CONFIG or config/default.yaml)")
@@ -217,6 +232,14 @@ def parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="index queued files (run several for more throughput)")
     worker.add_argument("--threads", type=int, default=None, help="worker threads in this process (default: worker.threads)")
     worker.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on this port")
+    orders = sub.add_parser("demo-orders", help="the demo orders API the order_status plugin talks to")
+    orders.add_argument("--host", default="127.0.0.1")
+    orders.add_argument("--port", type=int, default=8081)
+    orders.add_argument("--failure-rate", type=float, help="share of requests answered with HTTP 500 (0..1)")
+    orders.add_argument("--latency", type=float, help="seconds added to every request")
+    orders.add_argument("--hang", action="store_true", help="never answer (to show timeouts and the breaker)")
+    tickets = sub.add_parser("tickets", help="list the support tickets the create_ticket plugin opened")
+    tickets.add_argument("--status", help="only tickets with this status (e.g. open)")
     sub.add_parser("check-config", help="validate the config file and exit")
     return top
 
@@ -251,6 +274,13 @@ def main(argv: list[str] | None = None) -> int:
                 )
             return run_ingest(settings, watch=False, workers=args.threads or settings.worker.threads,
                               metrics_port=args.metrics_port)
+        if args.command == "demo-orders":
+            from .demo_orders import run_demo_orders
+
+            run_demo_orders(args.host, args.port, args.failure_rate, args.latency, args.hang or None)
+            return 0
+        if args.command == "tickets":
+            return run_tickets(settings, args.status)
         if args.command == "check-config":
             print(f"{settings.source_file}: OK")
             return 0

@@ -208,7 +208,14 @@ def build_indexer(kb: KnowledgeBase, knowledge_dir: Path | str | None = None):
     )
 
 
-def build_chat(kb: KnowledgeBase):
+def build_toolbox(settings: Settings, embedder: Embedder | None = None):
+    """Plugins from `tools.folder` and installed entry points, each behind its circuit breaker."""
+    from .tools import Toolbox
+
+    return Toolbox(settings.tools, embedder, router_threshold=settings.tools.router_threshold)
+
+
+def build_chat(kb: KnowledgeBase, toolbox=None):
     from .chat import ChatEngine
 
     settings = kb.settings
@@ -218,5 +225,5 @@ def build_chat(kb: KnowledgeBase):
     memory = build_memory(settings)
     return ChatEngine(
         build_retriever(kb), generator, memory, settings.chat.min_relevance, llm=llm,
-        summarize_memory=bool(getattr(getattr(memory, "params", None), "summary", False)),
+        summarize_memory=bool(getattr(getattr(memory, "params", None), "summary", False)), toolbox=toolbox,
     )

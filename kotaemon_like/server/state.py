@@ -36,8 +36,8 @@ class AppState:
             queue = ingest.queue
         else:
             queue = registry.build_queue(settings)
-        toolbox = registry.build_toolbox(settings, kb.embedder) if hasattr(registry, "build_toolbox") else None
-        engine = registry.build_chat(kb, toolbox=toolbox) if toolbox is not None else registry.build_chat(kb)
+        toolbox = registry.build_toolbox(settings, kb.embedder)
+        engine = registry.build_chat(kb, toolbox=toolbox)
         return cls(settings, kb, engine, Manifest(settings.paths.index), queue, ingest, toolbox)
 
     def start(self) -> None:
