@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -17,6 +15,7 @@ from .generators.citations import CitationFilter
 from .memory.summary import summarize
 from .retrievers.followup import rewrite_query
 from .stores.analyzer import has_cjk
+from .tool_calls import ToolCalls, tool_text
 
 log = logging.getLogger(__name__)
 
@@ -199,48 +198,3 @@ class ChatEngine:
 def _ms(start: float) -> float:
     return (time.perf_counter() - start) * 1000
 
-
-def tool_text(results) -> str:
-    return "\n\n".join(r.message for r in results if r.message)
-
-
-class ToolCalls:
-    """Which plugins a message needs, and their results: LLM function calling when an LLM is configured,
-    else the embedded router; a question for a missing argument is remembered per session."""
-
-    def __init__(self, toolbox, llm=None, timeout_s: float = 10.0):
-        self.toolbox, self.llm, self.timeout_s = toolbox, llm, timeout_s
-        self._pending: dict[str, object] = {}
-        self._lock = threading.Lock()
-
-    def run(self, message: str, session_id: str, history: list[Message]) -> list:
-        from .tools import ToolContext
-
-        context = ToolContext.from_messages(session_id, history)
-        calls = self._llm_calls(message, history) if self.llm is not None else None
-        if calls is None:  # no LLM, or it failed: the embedded router decides
-            with self._lock:
-                pending = self._pending.pop(session_id, None)
-            decision = self.toolbox.route(message, pending)
-            calls = [(decision, decision.name, decision.arguments)] if decision else []
-        results = []
-        for decision, name, arguments in calls:
-            result = self.toolbox.call(name, arguments, context)
-            if result.status == "needs-input" and decision is not None:
-                with self._lock:
-                    self._pending[session_id] = decision
-            results.append(result)
-        return results
-
-    def _llm_calls(self, message: str, history: list[Message]):
-        tools = self.toolbox.openai_tools()
-        if not tools:
-            return []
-        messages = [{"role": m.role, "content": m.content} for m in history] + [{"role": "user", "content": message}]
-        try:
-            response = self.llm.complete(messages, timeout_s=self.timeout_s, tools=tools, tool_choice="auto")
-            calls = response.choices[0].message.tool_calls or []
-            return [(None, c.function.name, json.loads(c.function.arguments or "{}")) for c in calls]
-        except Exception as exc:  # tool routing must never break the turn
-            log.warning("LLM tool routing failed (%s); using the embedded router", exc)
-            return None
