@@ -25,8 +25,8 @@ RUN pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0
 # Dependencies before the source, so editing code does not re-download them.
 COPY pyproject.toml constraints.txt README.md ./
 COPY kotaemon_like ./kotaemon_like
+# The import check fails the build, not the first request, when pyproject.toml misses a runtime dependency.
 RUN pip install -c constraints.txt . \
-    # fail the build, not the first request, when a runtime import is missing from pyproject.toml
     && python -c "import kotaemon_like.server.app, kotaemon_like.ingest_service, kotaemon_like.queues.redis_stream, kotaemon_like.stores.qdrant_store, kotaemon_like.memory.redis_memory, kotaemon_like.demo_orders, kotaemon_like.tools"
 
 # ---- runtime: slim python, the virtualenv, config and plugins, a non-root user ----------------
@@ -48,8 +48,12 @@ ENV PATH=/opt/venv/bin:$PATH \
     HF_HOME=/tmp/hf \
     KL_CONFIG=/app/config/stack.yaml
 
-RUN groupadd --system --gid 10001 kl \
-    && useradd --system --uid 10001 --gid kl --home-dir /app --shell /usr/sbin/nologin kl \
+# The uid owns the index volume and writes uploads into the bind-mounted ./data/knowledge; build with
+# `--build-arg KL_UID=$(id -u)` (compose: KL_UID in .env) so that folder stays yours on the host.
+ARG KL_UID=10001
+ARG KL_GID=10001
+RUN groupadd --system --gid ${KL_GID} kl \
+    && useradd --system --uid ${KL_UID} --gid kl --home-dir /app --shell /usr/sbin/nologin kl \
     && mkdir -p /data/knowledge /data/index /data/state /app \
     && chown -R kl:kl /data /app
 
@@ -64,8 +68,8 @@ USER kl:kl
 # The embedder loads offline as the runtime user: proves the model is really in the image.
 RUN python -c "from kotaemon_like.embedders import SentenceTransformerEmbedder as E; assert E().embed_documents(['ok']).shape == (1, 384)"
 
-# Named volumes created from these paths inherit the kl owner, so the non-root processes can write.
-VOLUME ["/data/index", "/data/state"]
+# No VOLUME: compose mounts named volumes on /data/index and /data/state; a new named volume takes
+# the kl owner of these folders, so the non-root processes can write.
 EXPOSE 8080 8081 9101 9102
 
 # No HEALTHCHECK here: the same image runs the app, the watcher and the indexers, each checked

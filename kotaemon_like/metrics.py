@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 INGEST_JOBS_QUEUED = Counter("kl_ingest_jobs_queued_total", "Ingest jobs published", ["action"])
@@ -21,9 +23,10 @@ INGEST_CHUNKS = Counter("kl_ingest_chunks_total", "Chunks embedded and stored")
 WATCHER_BUFFERED = Gauge("kl_watcher_buffered_jobs", "Jobs the watcher holds because the queue is unreachable")
 
 
-def serve_metrics(port: int, host: str = "0.0.0.0") -> None:
-    """Expose this process's metrics on http://host:port/metrics (watcher and worker processes)."""
-    start_http_server(port, addr=host)
+def serve_metrics(port: int, host: str | None = None) -> None:
+    """Expose this process's metrics on http://host:port/metrics (watcher and worker processes);
+    all interfaces unless KL_METRICS_HOST says otherwise (containers are scraped over their network)."""
+    start_http_server(port, addr=host or os.environ.get("KL_METRICS_HOST", "0.0.0.0"))
 
 CHAT_REQUESTS = Counter("kl_chat_requests_total", "Chat turns started", ["channel"])
 CHAT_STAGE_SECONDS = Histogram(
