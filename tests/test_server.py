@@ -188,3 +188,55 @@ def test_readiness_follows_redis(tmp_path, redis_server):
         assert httpx.get(f"{server.url}/api/health").status_code == 200
         redis_server.start()
         wait_until(lambda: httpx.get(f"{server.url}/api/ready").status_code == 200, 20, what="ready again")
+
+
+def test_sigterm_lets_the_answer_in_flight_finish(tmp_path, monkeypatch):
+    import signal
+    import subprocess
+    import sys
+
+    from .conftest import ROOT
+    from .fake_llm import start_fake_llm
+
+    fake = start_fake_llm()
+    fake.behaviour.reply = lambda request: " ".join(["The warranty lasts 24 months [1]."] * 6)
+    fake.behaviour.token_delay_s = 0.08  # about three seconds of streaming
+    (tmp_path / "data" / "knowledge").mkdir(parents=True)
+    (tmp_path / "config").mkdir()
+    (tmp_path / "data" / "knowledge" / "warranty.md").write_text("The warranty covers defects for 24 months.\n")
+    port = free_port()
+    config = write_config(tmp_path, f"""
+        generator: {{type: litellm, model: openai/fake, api_base: "{fake.url}", api_key_env: FAKE_LLM_KEY, max_retries: 0}}
+        server: {{port: {port}, grace_s: 20}}
+        tools: {{folder: "{tmp_path / 'no-plugins'}", reload: false}}
+        """)
+    log = open(tmp_path / "serve.log", "wb")
+    proc = subprocess.Popen([sys.executable, "-m", "kotaemon_like.cli", "--config", str(config), "--log-level", "INFO", "serve"], cwd=ROOT,
+                            env={**__import__("os").environ, "FAKE_LLM_KEY": "sk-test"}, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        def indexed():
+            try:
+                docs = httpx.get(f"{url}/api/documents", timeout=2).json()["documents"]
+            except httpx.HTTPError:
+                return False
+            return docs and docs[0]["status"] == "indexed"
+
+        wait_until(indexed, 120, every_s=0.5, what="kl serve to start and index")
+        kinds = []
+        with httpx.stream("POST", f"{url}/api/chat", json={"message": "How long is the warranty?"}, timeout=60) as response:
+            for line in response.iter_lines():
+                if line.startswith("event: "):
+                    kinds.append(line[7:])
+                    if len(kinds) == 1:
+                        proc.send_signal(signal.SIGTERM)  # mid-answer
+        assert kinds[0] == "token" and kinds[-1] == "done" and kinds.count("token") > 20
+        # uvicorn re-raises SIGTERM once it has shut down, so the exit status is the signal's
+        assert proc.wait(60) in (0, -signal.SIGTERM)
+        assert "shut down cleanly" in (tmp_path / "serve.log").read_text()
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(f"{url}/api/health", timeout=2)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        fake.stop()

@@ -29,6 +29,7 @@ def create_app(settings: Settings, state: AppState | None = None, ui: bool = Tru
         log.info("kotaemon-like ready", extra={"chunks": state.kb.keyword_index.count()})
         yield
         state.close()
+        log.info("shut down cleanly: answers in flight finished, index written")
 
     app = FastAPI(title="kotaemon-like", version=__version__, lifespan=lifespan,
                   description="RAG for customer service: cited answers from your documents, tool plugins.")

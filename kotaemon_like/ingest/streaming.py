@@ -1,0 +1,58 @@
+"""Loading a file page by page, so a 1,000-page PDF never sits in memory as text all at once.
+
+A loader may offer `iter_load(path, source)`, a generator of the same documents `load` returns; the
+PDF loader gets a lazy twin here (same checks, same messages). Other loaders are used as they are.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import Iterator
+
+import pymupdf
+
+from ..components import Document, Loader
+from .loaders import LoadError, PdfLoader, _read_nonempty
+
+log = logging.getLogger(__name__)
+
+
+def iter_documents(loader: Loader, path: str, source: str) -> Iterator[Document]:
+    """The documents of one file, as lazily as its loader allows; raises `LoadError` like `load`."""
+    lazy = getattr(loader, "iter_load", None)
+    if lazy is not None:
+        return lazy(path, source)
+    if type(loader) is PdfLoader:
+        return iter_pdf_pages(loader, path, source)
+    return iter(loader.load(path, source))
+
+
+def iter_pdf_pages(loader: PdfLoader, path: str, source: str) -> Iterator[Document]:
+    """`PdfLoader.load`, one page at a time: the file's bytes are read once, each page's text when asked for."""
+    data = _read_nonempty(path)
+    sha = hashlib.sha256(data).hexdigest()
+    try:
+        pdf = pymupdf.open(stream=data, filetype="pdf")
+    except Exception as exc:  # pymupdf raises several types for damaged files
+        raise LoadError(f"not a readable PDF (damaged or not a PDF: {exc})") from None
+    with pdf:
+        if pdf.needs_pass:
+            raise LoadError("PDF is password-protected; remove the password and add it again")
+        if pdf.page_count == 0:
+            raise LoadError("not a readable PDF (damaged: no pages found; was the copy cut short?)")
+        found = 0
+        for number, page in enumerate(pdf, start=1):
+            try:
+                text = page.get_text("text")
+            except Exception as exc:
+                log.warning("page unreadable", extra={"source": source, "page": number, "error": str(exc)})
+                continue
+            if len(text.strip()) >= loader.params.min_chars:
+                found += 1
+                yield Document(text=text, source=source, page=number, sha256=sha, metadata={"pages": pdf.page_count})
+        if not found:
+            raise LoadError(
+                f"no text layer on any of its {pdf.page_count} page(s) (a scanned PDF?); "
+                "run OCR on it first, e.g. `ocrmypdf in.pdf out.pdf`"
+            )
