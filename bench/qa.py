@@ -61,9 +61,9 @@ def load_squad(path: Path) -> tuple[list[dict], list[dict]]:
     """(paragraph documents, questions with gold answers and paragraph id)."""
     data = json.loads(path.read_text(encoding="utf-8"))["data"]
     paragraphs, questions = [], []
-    for article in data:
+    for a, article in enumerate(data):
         for i, paragraph in enumerate(article["paragraphs"]):
-            pid = f"{article.get('title', 'doc')}#{i}"
+            pid = f"{article.get('title', 'doc')}#{a}.{i}"  # titles repeat across articles in cmrc2018
             paragraphs.append({"_id": pid, "title": "", "text": paragraph["context"]})
             for qa in paragraph["qas"]:
                 answers = [a["text"] for a in qa.get("answers", []) if a.get("text")]

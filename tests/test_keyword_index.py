@@ -54,3 +54,11 @@ def test_persists_across_reopen(tmp_path):
     again = SqliteFtsKeywordIndex(index_dir=tmp_path)
     assert again.count() == 4
     assert again.search("shipping Europe", 1)[0].chunk.metadata == {"tenant": "acme"}
+
+
+def test_same_id_twice_in_one_batch_keeps_the_last(tmp_path):
+    index = SqliteFtsKeywordIndex(index_dir=tmp_path)
+    index.upsert([chunk("x", "first version about parcels", "a.md"), chunk("x", "second version about lockers", "a.md")])
+    assert index.count() == 1
+    assert index.search("lockers", 2)[0].chunk.text == "second version about lockers"
+    assert index.search("parcels", 2) == []

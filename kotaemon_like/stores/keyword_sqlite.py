@@ -34,6 +34,7 @@ class SqliteFtsKeywordIndex:
     def upsert(self, chunks: Sequence[Chunk]) -> None:
         if not chunks:
             return
+        chunks = list({c.id: c for c in chunks}.values())  # the same id twice in one batch: the last one wins
         with sqlite_db.Transaction(self._con, self._lock) as con:
             ids = [c.id for c in chunks]
             self._delete_where(con, f"id IN ({','.join('?' * len(ids))})", ids)
