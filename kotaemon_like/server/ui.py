@@ -87,7 +87,8 @@ def build_ui(state: AppState) -> gr.Blocks:
         text = f"**{indexed} of {len(docs)} documents indexed** · {state.kb.keyword_index.count()} chunks\n\n{table}"
         if state.toolbox is not None:
             plugins = state.toolbox.status()
-            lines = [f"- {name}: {info.get('state', '?')}" for name, info in sorted(plugins.items())]
+            lines = [f"- {name}: {info.state}" + (f" ({info.last_error[:80]})" if info.state != "closed" and info.last_error else "")
+                     for name, info in sorted(plugins.items())]
             text += "\n\n**Plugins**\n\n" + ("\n".join(lines) if lines else "*none*")
         return text
 
