@@ -1,7 +1,9 @@
 """The indexing pipeline: folder vs manifest -> load -> split -> embed -> replace a source's chunks.
 
-Each file is indexed on its own; a bad file is recorded as failed with its reason and never stops
-the run. The manifest is written last, so a crash mid-file means the file is simply indexed again.
+A bad file is recorded as failed with its reason and never stops the run. Files are read page by
+page in a loader thread while the model embeds batches gathered across files (see `batching`); a
+file enters the manifest only after all its chunks are stored, so a crash mid-file means the file
+is simply indexed again.
 """
 
 from __future__ import annotations
@@ -11,12 +13,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from contextlib import nullcontext
-from typing import Callable, ContextManager, Sequence
+from typing import Callable, ContextManager, Iterable, Iterator, Sequence
 
-from ..components import Embedder, KeywordIndex, Loader, Splitter, VectorStore
+from ..components import Chunk, Embedder, KeywordIndex, Loader, Splitter, VectorStore
+from .batching import BatchWriter, Chunks, Event, Failed, FileJob, Loaded, Prefetcher
 from .loaders import LoadError
-from .manifest import FileRecord, Manifest
+from .manifest import Manifest
 from .scanner import FileResult, FolderScanner, Plan, is_ignored
+from .streaming import iter_documents
 
 log = logging.getLogger(__name__)
 
@@ -37,12 +41,6 @@ class Report:
         return f"{', '.join(parts)}; {self.embedded_chunks} chunks embedded in {self.seconds:.1f}s"
 
 
-def _pages_note(documents: Sequence) -> str:
-    total = int(documents[0].metadata.get("pages", 0)) if documents else 0
-    empty = total - len(documents)
-    return f"{empty} of {total} pages have no text layer (scanned?) and were skipped" if empty > 0 else ""
-
-
 class Indexer:
     """Keeps the vector store, keyword index and manifest in step with a knowledge folder."""
 
@@ -57,7 +55,11 @@ class Indexer:
         manifest: Manifest,
         max_file_mb: float = 200,
         write_lock: Callable[[], ContextManager] = nullcontext,
+        batch_texts: int | None = None,
+        prefetch: bool = True,
     ):
+        """`batch_texts` chunks (default 4 embedder batches) are embedded and stored together;
+        `prefetch` loads the next files in a thread meanwhile (off: the same steps, one after another)."""
         self.loaders = {suffix: loader for loader in loaders for suffix in loader.suffixes}
         self.scanner = FolderScanner(knowledge_dir, manifest, tuple(self.loaders))
         self.root = self.scanner.root
@@ -66,6 +68,8 @@ class Indexer:
         self.max_bytes = int(max_file_mb * 1024 * 1024)
         # Store writes of several worker processes take turns; loading and embedding run in parallel.
         self.write_lock = write_lock
+        self.batch_texts = batch_texts or 4 * int(getattr(embedder, "batch_size", 64))
+        self.prefetch = prefetch
         manifest.check_embedder(embedder.name, embedder.dim)
 
     def repair(self) -> None:
@@ -86,41 +90,67 @@ class Indexer:
 
     def index_file(self, source: str, action: str = "new") -> FileResult:
         """Load, split, embed and store one file, replacing whatever was indexed for it before."""
-        start = time.perf_counter()
-        path = self.path_of(source)
-        stat = None
+        return self._run([(source, action)], prefetch=False)[0]
+
+    def _read(self, job: FileJob) -> Iterator[list[Chunk]]:
+        """The chunks of one file, a page at a time; raises LoadError or OSError for a file that cannot be indexed."""
+        path = self.path_of(job.source)
+        stat = path.stat()
+        job.size, job.mtime_ns = stat.st_size, stat.st_mtime_ns
+        loader = self.loaders.get(path.suffix.lower())
+        if loader is None:
+            raise LoadError(self.scanner.unsupported(path))
+        if stat.st_size > self.max_bytes:
+            raise LoadError(
+                f"file is {stat.st_size / 2**20:.0f} MB, over the {self.max_bytes / 2**20:.0f} MB limit (ingest.max_file_mb)"
+            )
+        for document in iter_documents(loader, str(path), job.source):
+            if not job.documents:
+                job.sha256, job.pages = document.sha256, int(document.metadata.get("pages", 0))
+            job.documents += 1
+            chunks = self.splitter.split([document])  # chunks never cross a page: splitting page by page is the same
+            if chunks:
+                yield chunks
+
+    def _events(self, items: Iterable[tuple[str, str]]) -> Iterator[Event]:
+        for source, action in items:
+            job = FileJob(source, action)
+            try:
+                for chunks in self._read(job):
+                    yield Chunks(job, chunks)
+            except (LoadError, OSError) as exc:
+                yield Failed(job, str(exc) if isinstance(exc, LoadError) else f"cannot read file: {exc.strerror or exc}")
+                continue
+            yield Loaded(job)
+
+    def _run(
+        self, items: Sequence[tuple[str, str]], prefetch: bool, on_progress: Callable[[FileResult], None] | None = None
+    ) -> list[FileResult]:
+        """Index (source, action) pairs; results in the order given, `on_progress` in the order finished."""
+        results: dict[str, FileResult] = {}
+
+        def done(result: FileResult) -> None:
+            results[result.source] = result
+            if on_progress:
+                on_progress(result)
+
+        writer = BatchWriter(self, self.batch_texts, done)
+        events = Prefetcher(self._events(items), capacity=2 * self.batch_texts) if prefetch else None
         try:
-            stat = path.stat()
-            loader = self.loaders.get(path.suffix.lower())
-            if loader is None:
-                raise LoadError(self.scanner.unsupported(path))
-            if stat.st_size > self.max_bytes:
-                raise LoadError(
-                    f"file is {stat.st_size / 2**20:.0f} MB, over the {self.max_bytes / 2**20:.0f} MB limit (ingest.max_file_mb)"
-                )
-            documents = loader.load(str(path), source)
-            chunks = self.splitter.split(documents)
-            vectors = self.embedder.embed_documents([c.text for c in chunks])
-            sha = documents[0].sha256
-        except (LoadError, OSError) as exc:
-            error = str(exc) if isinstance(exc, LoadError) else f"cannot read file: {exc.strerror or exc}"
-            with self.write_lock():
-                self._forget(source)
-                # size and mtime are kept so an unchanged bad file is not retried on every scan
-                size, mtime = (stat.st_size, stat.st_mtime_ns) if stat else (0, 0)
-                self.manifest.put(FileRecord(source, "", size, mtime, 0, "failed", error))
-            log.warning("failed to index %s: %s", source, error, extra={"source": source})
-            return FileResult(source, "failed", error=error, seconds=time.perf_counter() - start)
-        with self.write_lock():
-            self._refresh_stores()
-            self._forget(source)
-            self.vector_store.upsert(chunks, vectors)
-            self.keyword_index.upsert(chunks)
-            self.vector_store.commit()
-            self.keyword_index.commit()
-            self.manifest.put(FileRecord(source, sha, stat.st_size, stat.st_mtime_ns, len(chunks), "indexed"))
-        log.info("indexed %s: %d chunks", source, len(chunks), extra={"source": source, "chunks": len(chunks)})
-        return FileResult(source, action, len(chunks), seconds=time.perf_counter() - start, note=_pages_note(documents))
+            for event in events if events is not None else self._events(items):
+                writer.handle(event)
+                # the loader fell behind: keep the model busy with what is there rather than wait
+                if events is not None and writer.pending >= self.embed_batch and events.idle():
+                    writer.flush()
+            writer.finish()
+        finally:
+            if events is not None:
+                events.close()
+        return [results[source] for source, _ in items]
+
+    @property
+    def embed_batch(self) -> int:
+        return int(getattr(self.embedder, "batch_size", 64))
 
     def _refresh_stores(self) -> None:
         for store in (self.vector_store, self.keyword_index):
@@ -167,10 +197,8 @@ class Indexer:
         report.results += [FileResult(s, "unchanged") for s in plan.unchanged] + plan.skipped + plan.failed
         for source in plan.deleted:
             report.results.append(self.remove(source))
-        for source in plan.to_index:
-            result = self.index_file(source, "new" if source in plan.new else "changed")
-            report.results.append(result)
-            if on_progress:
-                on_progress(result)
+        new = set(plan.new)
+        items = [(source, "new" if source in new else "changed") for source in plan.to_index]
+        report.results += self._run(items, self.prefetch, on_progress)
         report.seconds = time.perf_counter() - start
         return report
