@@ -33,6 +33,7 @@ DISTINCT_NAME_SUFFIX = {"onnx-int8": "+int8"}
 EXPORT_RECIPE = "1"  # bump when export, fusion or quantization change, so cached models are rebuilt
 ONNX_FLOAT = 1  # onnx.TensorProto.FLOAT: the type of the fused ops' outputs, which shape inference cannot see
 ONNX_TOKENS_PER_CALL = 32 * 256  # padded tokens per onnxruntime call (batch x length)
+ONNX_TEXTS_PER_PASS = 1024  # texts tokenized at once (and length-sorted together)
 _export_lock = threading.Lock()
 
 
@@ -154,24 +155,30 @@ class SentenceTransformerEmbedder:
         return out
 
     def _encode_onnx(self, texts: list[str]) -> np.ndarray:
-        order = self._length_order(texts)
         out = np.empty((len(texts), self.dim), dtype=np.float32)
-        size = self.params.batch_size
-        for start in range(0, len(texts), size):
-            self._run_onnx(texts, order[start : start + size], out)
+        for start in range(0, len(texts), ONNX_TEXTS_PER_PASS):
+            window = texts[start : start + ONNX_TEXTS_PER_PASS]
+            out[start : start + len(window)] = self._encode_onnx_window(window)
         return out
 
-    def _run_onnx(self, texts: list[str], idx: np.ndarray, out: np.ndarray) -> None:
-        features = self._model.preprocess([texts[i] for i in idx])
-        rows, tokens = features["input_ids"].shape
-        if rows > 1 and rows * tokens > ONNX_TOKENS_PER_CALL:
-            # long texts: half the batch at a time keeps the attention buffers (and peak RSS) small, at no cost in speed
-            half = rows // 2
-            self._run_onnx(texts, idx[:half], out)
-            self._run_onnx(texts, idx[half:], out)
-            return
-        feed = {name: features[name].numpy().astype(np.int64, copy=False) for name in self._inputs}
-        out[idx] = self._session.run(None, feed)[0]
+    def _encode_onnx_window(self, texts: list[str]) -> np.ndarray:
+        # One tokenizer pass for the window, padded to its longest text; each call then takes the rows
+        # of nearly equal length (most word-pieces first) cut to their own longest: no padding wasted,
+        # and short texts go in bigger batches within a fixed token budget (which also caps peak RSS).
+        features = self._model.preprocess(texts)
+        arrays = {name: features[name].numpy().astype(np.int64, copy=False) for name in self._inputs}
+        lengths = arrays["attention_mask"].sum(axis=1)
+        order = np.argsort(-lengths, kind="stable")
+        right_padded = getattr(self._tokenizer, "padding_side", "right") == "right"
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        start = 0
+        while start < len(texts):
+            longest = int(lengths[order[start]]) if right_padded else arrays["attention_mask"].shape[1]
+            rows = max(1, min(self.params.batch_size, ONNX_TOKENS_PER_CALL // max(longest, 1)))
+            idx = order[start : start + rows]
+            out[idx] = self._session.run(None, {name: a[idx, :longest] for name, a in arrays.items()})[0]
+            start += rows
+        return out
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         prefix = self.params.document_prefix
