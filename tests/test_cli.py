@@ -8,7 +8,7 @@ from kotaemon_like.cli import main
 
 from .conftest import copy_pdf, write_config
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.shared_data]
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 
 import pymupdf
 import pytest
@@ -10,7 +11,8 @@ import pytest
 from kotaemon_like import registry
 from kotaemon_like.ingest.manifest import IndexMismatchError
 
-from .conftest import copy_pdf, write_config
+from .conftest import write_config
+from .sample_pdfs import CHINESE, ENGLISH, SCANNED, write_cut_short
 
 pytestmark = pytest.mark.slow
 
@@ -38,10 +40,10 @@ def open_indexer(config, embedder):
 
 
 @pytest.fixture
-def knowledge(workdir):
+def knowledge(workdir, sample_pdfs):
     folder = workdir / "data" / "knowledge"
-    copy_pdf("federal-register-2020-17221.pdf", folder)
-    copy_pdf("mineru_intro_zh.pdf", folder, "说明 文档.pdf")  # spaces and unicode in the name
+    shutil.copy(sample_pdfs / ENGLISH, folder / ENGLISH)
+    shutil.copy(sample_pdfs / CHINESE, folder / "说明 文档.pdf")  # spaces and unicode in the name
     (folder / "faq").mkdir()
     (folder / "faq" / "returns.md").write_text("# Returns\n\nUnused items can be returned within 30 days for a full refund.\n")
     return folder
@@ -52,7 +54,7 @@ def test_incremental_cycle(workdir, knowledge, embedder):
     kb, indexer = open_indexer(config, embedder)
     first = indexer.sync()
     assert first.count("new") == 3 and first.count("failed") == 0
-    assert {r.source for r in first.results} == {"federal-register-2020-17221.pdf", "说明 文档.pdf", "faq/returns.md"}
+    assert {r.source for r in first.results} == {ENGLISH, "说明 文档.pdf", "faq/returns.md"}
     total = kb.vector_store.count()
     assert total == kb.keyword_index.count() == first.embedded_chunks == kb.embedder.embedded
 
@@ -87,12 +89,12 @@ def test_incremental_cycle(workdir, knowledge, embedder):
     kb2.close()
 
 
-def test_bad_files_are_reported_and_never_stop_the_run(workdir, knowledge, embedder, pdfs):
+def test_bad_files_are_reported_and_never_stop_the_run(workdir, knowledge, embedder, sample_pdfs):
     (knowledge / "empty.pdf").write_bytes(b"")
-    (knowledge / "cut.pdf").write_bytes((pdfs / "debian-faq.en.pdf").read_bytes()[:4000])
-    with pymupdf.open(pdfs / "federal-register-2020-17221.pdf") as doc:
+    write_cut_short(sample_pdfs / ENGLISH, knowledge / "cut.pdf")
+    with pymupdf.open(sample_pdfs / ENGLISH) as doc:
         doc.save(knowledge / "locked.pdf", encryption=pymupdf.PDF_ENCRYPT_AES_256, user_pw="pw", owner_pw="pw2")
-    with pymupdf.open(pdfs / "ocrmypdf_multipage_scanned.pdf") as src, pymupdf.open() as out:
+    with pymupdf.open(sample_pdfs / SCANNED) as src, pymupdf.open() as out:
         out.insert_pdf(src, from_page=0, to_page=1)
         out.save(knowledge / "scan.pdf")
     (knowledge / "notes.docx").write_bytes(b"PK\x03\x04 not supported")

@@ -18,6 +18,7 @@ from kotaemon_like.ingest_service import IngestService
 from kotaemon_like.queues.redis_stream import RedisStreamQueue
 
 from .conftest import PDFS, ROOT, wait_until, write_config
+from .sample_pdfs import ENGLISH, write_cut_short
 
 pytestmark = pytest.mark.slow
 
@@ -45,10 +46,10 @@ def service(workdir, redis_server):
     svc.stop()
 
 
-def test_folder_changes_become_searchable(service, workdir):
+def test_folder_changes_become_searchable(service, workdir, sample_pdfs):
     kb, folder = service.kb, workdir / "data" / "knowledge"
 
-    shutil.copy(PDFS / "federal-register-2020-17221.pdf", folder / "policy.pdf")
+    shutil.copy(sample_pdfs / ENGLISH, folder / "policy.pdf")
     wait_until(lambda: sources_with(kb, "International Validation Branch") == {"policy.pdf"}, 60, what="dropped PDF indexed")
 
     faq = folder / "faq.md"
@@ -68,9 +69,9 @@ def test_folder_changes_become_searchable(service, workdir):
     assert kb.vector_store.count() == kb.keyword_index.count()
 
 
-def test_slow_copy_is_indexed_once_and_complete(service, workdir):
+def test_slow_copy_is_indexed_once_and_complete(service, workdir, sample_pdfs):
     folder = workdir / "data" / "knowledge"
-    data = (PDFS / "federal-register-2020-17221.pdf").read_bytes()
+    data = (sample_pdfs / ENGLISH).read_bytes()
     target = folder / "arriving.pdf"
     with open(target, "wb") as handle:  # written in 5 pieces over ~1 s, as a slow network copy would
         for i in range(5):
@@ -86,9 +87,9 @@ def test_slow_copy_is_indexed_once_and_complete(service, workdir):
     assert sources_with(service.kb, "International Validation Branch") == {"arriving.pdf"}
 
 
-def test_corrupt_pdf_is_dead_lettered_while_others_index(service, workdir):
+def test_corrupt_pdf_is_dead_lettered_while_others_index(service, workdir, sample_pdfs):
     folder = workdir / "data" / "knowledge"
-    (folder / "broken.pdf").write_bytes((PDFS / "debian-faq.en.pdf").read_bytes()[:3000])
+    write_cut_short(sample_pdfs / ENGLISH, folder / "broken.pdf")
     (folder / "ok.md").write_text("Gift cards never expire.\n")
     dead = wait_until(lambda: service.queue.dead_letters(), 30, what="dead letter")
     assert dead[0].source == "broken.pdf" and "not a readable PDF" in dead[0].error and dead[0].attempts == 2
@@ -103,6 +104,7 @@ def _kl(config, *args):
     )
 
 
+@pytest.mark.shared_data  # needs a PDF long enough (73 pages) to kill the worker mid-job
 def test_killed_worker_job_is_reclaimed_and_indexed_exactly_once(workdir, redis_server):
     config = stack_config(workdir, redis_server.url, claim_idle_s=3)
     shutil.copy(PDFS / "debian-faq.en.pdf", workdir / "data" / "knowledge" / "faq.pdf")

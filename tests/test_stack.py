@@ -483,6 +483,7 @@ def indexed(stack: Rehearsal, name: str):
 
 
 @pytest.mark.slow
+@pytest.mark.shared_data
 def test_rehearsed_stack_answers_from_a_dropped_pdf_with_a_citation(stack):
     name = "federal-register-2020-17221.pdf"
     partial = stack.knowledge / (name + ".part")  # copied under a temporary name, then renamed, like a download
