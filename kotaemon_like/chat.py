@@ -70,6 +70,34 @@ class DoneEvent:
 Event = Union[TokenEvent, CitationEvent, ToolEvent, DoneEvent]
 
 
+@dataclass
+class TurnRecord:
+    """What a turn said, gathered from its events as they pass (for JSON answers and transcripts)."""
+
+    parts: list[str] = field(default_factory=list)
+    citations: list[dict] = field(default_factory=list)
+    tools: list[dict] = field(default_factory=list)
+    done: DoneEvent | None = None
+
+    def add(self, event) -> bool:
+        """Keep a turn event; False for any other event."""
+        if isinstance(event, TokenEvent):
+            self.parts.append(event.text)
+        elif isinstance(event, CitationEvent):
+            self.citations.append(dataclasses.asdict(event))
+        elif isinstance(event, ToolEvent):
+            self.tools.append(dataclasses.asdict(event))
+        elif isinstance(event, DoneEvent):
+            self.done = event
+        else:
+            return False
+        return True
+
+    @property
+    def answer(self) -> str:
+        return "".join(self.parts)
+
+
 def language(text: str) -> str:
     return "zh" if has_cjk(text) else "en"
 
@@ -98,12 +126,14 @@ class ChatEngine:
         llm=None,  # an LLM generator for query rewriting, summaries and tool calling, when one is configured
         summarize_memory: bool = False,
         toolbox=None,  # tools.Toolbox: plugins behind circuit breakers
+        pending=None,  # tool_calls.PendingQuestions: where a question asked by a plugin waits (default: in process)
+        conversations=None,  # what plugins reach as ToolContext.conversations (hand-off queue, tickets)
     ):
         self.retriever, self.generator, self.memory = retriever, generator, memory
         self.min_relevance = min_relevance
         self.llm = llm
         self.summarize_memory = summarize_memory
-        self.tools = ToolCalls(toolbox, llm) if toolbox is not None else None
+        self.tools = ToolCalls(toolbox, llm, pending=pending, conversations=conversations) if toolbox is not None else None
 
     def turn(
         self,

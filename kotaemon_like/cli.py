@@ -8,7 +8,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from . import registry
+from . import cli_conversations, registry
 from .config import ConfigError, Settings
 from .ingest.manifest import IndexMismatchError
 from .logs import setup_logging
@@ -122,7 +122,8 @@ def open_chat(settings: Settings):
     toolbox = registry.build_toolbox(settings, kb.embedder)
     for error in toolbox.load_errors():
         print(f"plugin skipped: {error.source}: {error.message}", file=sys.stderr)
-    return kb, registry.build_chat(kb, toolbox=toolbox)
+    _, desk = registry.build_conversations(settings)  # tickets opened from the terminal land in the store
+    return kb, registry.build_chat(kb, toolbox=toolbox, desk=desk)
 
 
 def run_ask(settings: Settings, question: str) -> int:
@@ -196,18 +197,6 @@ def run_serve(settings: Settings, host: str | None, port: int | None) -> int:
     return 0
 
 
-def run_tickets(settings: Settings, status: str | None) -> int:
-    from .tools.tickets import DEFAULT_TICKETS_DB, list_tickets
-
-    db = settings.tools.settings.get("create_ticket", {}).get("db_path", DEFAULT_TICKETS_DB)
-    tickets = list_tickets(db, status=status)
-    if not tickets:
-        print(f"no tickets in {db}")
-    for t in tickets:
-        print(f"{t.number}  {t.created_at[:16]}  {t.priority:<6} {t.status:<8} {t.contact:<24} {t.title}")
-    return 0
-
-
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="kl", description="kotaemon-like: RAG for customer service")
     top.add_argument("--config", help="config file (default: $KL_CONFIG or config/default.yaml)")
@@ -238,8 +227,7 @@ def parser() -> argparse.ArgumentParser:
     orders.add_argument("--failure-rate", type=float, help="share of requests answered with HTTP 500 (0..1)")
     orders.add_argument("--latency", type=float, help="seconds added to every request")
     orders.add_argument("--hang", action="store_true", help="never answer (to show timeouts and the breaker)")
-    tickets = sub.add_parser("tickets", help="list the support tickets the create_ticket plugin opened")
-    tickets.add_argument("--status", help="only tickets with this status (e.g. open)")
+    cli_conversations.add_parsers(sub)
     sub.add_parser("check-config", help="validate the config file and exit")
     return top
 
@@ -279,8 +267,8 @@ def main(argv: list[str] | None = None) -> int:
 
             run_demo_orders(args.host, args.port, args.failure_rate, args.latency, args.hang or None)
             return 0
-        if args.command == "tickets":
-            return run_tickets(settings, args.status)
+        if args.command in cli_conversations.COMMANDS:
+            return cli_conversations.run(args, settings)
         if args.command == "check-config":
             print(f"{settings.source_file}: OK")
             return 0

@@ -6,10 +6,11 @@ config error always names the file, the section, the bad value and the valid cho
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -90,6 +91,32 @@ class ToolsSettings(BaseModel):
     router_threshold: float = Field(0.5, ge=0, le=1)  # without an LLM: similarity a message needs to call a plugin
 
 
+class BusinessHours(BaseModel):
+    """When agents answer; outside these hours a hand-off offers a ticket instead of a queue."""
+
+    model_config = ConfigDict(extra="forbid")
+    timezone: str = "UTC"  # an IANA name, e.g. Europe/Berlin
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = ["mon", "tue", "wed", "thu", "fri"]
+    open: dt.time = dt.time(9, 0)
+    close: dt.time = dt.time(17, 0)
+
+
+class ConversationSettings(BaseModel):
+    """The customer-service layer: where conversations live and when a person takes over."""
+
+    model_config = ConfigDict(extra="forbid")
+    # SQLAlchemy URL, e.g. postgresql+psycopg://kl:${POSTGRES_PASSWORD}@postgres/kl; none: a SQLite file next to paths.index
+    url: str | None = None
+    handoff_after_unanswered: int = Field(2, ge=0)  # unanswered turns in a row before a hand-off; 0 = never
+    history_turns: int = Field(6, ge=0)  # earlier turns the assistant sees
+    minutes_per_customer: float = Field(4.0, ge=0)  # for the wait estimate told to the customer
+    agent_timeout_s: float = Field(120, gt=0)  # an online agent whose console went quiet this long counts as away
+    business_hours: BusinessHours | None = None  # none: agents may be online at any time
+    staff_session_hours: float = Field(12, gt=0)  # a console sign-in lasts this long
+    events_poll_s: float = Field(0.5, gt=0)  # how often a live customer stream looks for new messages
+    events_max_s: float = Field(300, gt=0)  # a live stream ends after this; the page reconnects
+
+
 class ServerSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     host: str = "127.0.0.1"
@@ -120,6 +147,7 @@ class Settings(BaseModel):
     worker: WorkerSettings = WorkerSettings()
     tools: ToolsSettings = ToolsSettings()
     server: ServerSettings = ServerSettings()
+    conversations: ConversationSettings = ConversationSettings()
     source_file: str = "<defaults>"
 
 

@@ -215,7 +215,38 @@ def build_toolbox(settings: Settings, embedder: Embedder | None = None):
     return Toolbox(settings.tools, embedder, router_threshold=settings.tools.router_threshold)
 
 
-def build_chat(kb: KnowledgeBase, toolbox=None):
+def conversations_url(settings: Settings) -> str:
+    """`conversations.url`, else a SQLite file next to the index folder (data/conversations.sqlite)."""
+    if settings.conversations.url:
+        return settings.conversations.url
+    return f"sqlite:///{(Path(settings.paths.index).parent / 'conversations.sqlite').resolve()}"
+
+
+def build_conversations(settings: Settings, migrate: bool = True):
+    """The conversation store (migrated to the newest schema) and the desk plugins use, for the default tenant."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, OperationalError
+
+    from .conversations import DEFAULT_TENANT
+    from .conversations.desk import ConversationDesk
+    from .conversations.sql_store import SqlConversationStore
+
+    url = conversations_url(settings)
+    try:
+        shown = make_url(url).render_as_string(hide_password=True)
+        store = SqlConversationStore(url, migrate_schema=migrate)
+    except ArgumentError:
+        raise ConfigError(f"{settings.source_file}: conversations.url: not a database URL; "
+                          "write e.g. sqlite:///data/kl.sqlite or postgresql+psycopg://user:pass@host/db") from None
+    except OperationalError as exc:
+        reason = str(exc.orig or exc).strip().splitlines()[0][:200]
+        raise ConfigError(f"{settings.source_file}: conversations.url: cannot open the database {shown} ({reason}); "
+                          "start it or fix the URL") from None
+    return store, ConversationDesk(store, settings.conversations, DEFAULT_TENANT)
+
+
+def build_chat(kb: KnowledgeBase, toolbox=None, desk=None):
+    """The chat engine; with `desk` (from build_conversations) plugins reach the conversation store."""
     from .chat import ChatEngine
 
     settings = kb.settings
@@ -226,4 +257,5 @@ def build_chat(kb: KnowledgeBase, toolbox=None):
     return ChatEngine(
         build_retriever(kb), generator, memory, settings.chat.min_relevance, llm=llm,
         summarize_memory=bool(getattr(getattr(memory, "params", None), "summary", False)), toolbox=toolbox,
+        pending=desk.pending if desk is not None else None, conversations=desk,
     )

@@ -1,7 +1,8 @@
 """Which tool plugins a chat message needs, and their results.
 
 LLM function calling when an LLM is configured, else the embedded router; when a plugin asks for a
-missing argument, the decision waits for the customer's next message in the same session.
+missing argument, the decision waits (in a `PendingQuestions` store) for the customer's next message
+in the same session.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from typing import Any, Protocol
 
 from .components import Message
 
@@ -19,30 +21,56 @@ def tool_text(results) -> str:
     return "\n\n".join(r.message for r in results if r.message)
 
 
-class ToolCalls:
-    """Routes a message to plugins and calls them through the toolbox (breakers, timeouts)."""
+class PendingQuestions(Protocol):
+    """Where a tool call waiting for the customer's answer is kept between turns (tools.RouteDecision)."""
 
-    def __init__(self, toolbox, llm=None, timeout_s: float = 10.0):
-        self.toolbox, self.llm, self.timeout_s = toolbox, llm, timeout_s
-        self._pending: dict[str, object] = {}
+    def put(self, session_id: str, decision: Any) -> None: ...
+
+    def take(self, session_id: str) -> Any | None:
+        """The waiting decision, removed; None when nothing waits."""
+
+
+class InProcessPendingQuestions:
+    """Pending questions in this process only (the CLI, tests); the conversation store keeps them for servers."""
+
+    def __init__(self):
+        self._pending: dict[str, Any] = {}
         self._lock = threading.Lock()
+
+    def put(self, session_id: str, decision: Any) -> None:
+        with self._lock:
+            self._pending[session_id] = decision
+
+    def take(self, session_id: str) -> Any | None:
+        with self._lock:
+            return self._pending.pop(session_id, None)
+
+
+class ToolCalls:
+    """Routes a message to plugins and calls them through the toolbox (breakers, timeouts).
+
+    `conversations` is what plugins see as `ToolContext.conversations` (the hand-off queue, tickets).
+    """
+
+    def __init__(self, toolbox, llm=None, timeout_s: float = 10.0, pending: PendingQuestions | None = None,
+                 conversations: Any = None):
+        self.toolbox, self.llm, self.timeout_s = toolbox, llm, timeout_s
+        self.pending = pending if pending is not None else InProcessPendingQuestions()
+        self.conversations = conversations
 
     def run(self, message: str, session_id: str, history: list[Message]) -> list:
         from .tools import ToolContext
 
-        context = ToolContext.from_messages(session_id, history)
+        context = ToolContext.from_messages(session_id, history, conversations=self.conversations)
         calls = self._llm_calls(message, history) if self.llm is not None else None
         if calls is None:  # no LLM, or it failed: the embedded router decides
-            with self._lock:
-                pending = self._pending.pop(session_id, None)
-            decision = self.toolbox.route(message, pending)
+            decision = self.toolbox.route(message, self.pending.take(session_id))
             calls = [(decision, decision.name, decision.arguments)] if decision else []
         results = []
         for decision, name, arguments in calls:
             result = self.toolbox.call(name, arguments, context)
             if result.status == "needs-input" and decision is not None:
-                with self._lock:
-                    self._pending[session_id] = decision
+                self.pending.put(session_id, decision)
             results.append(result)
         return results
 

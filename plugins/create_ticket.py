@@ -1,15 +1,13 @@
-"""Opens a support ticket (stored in SQLite) and tells the customer its number."""
+"""Opens a support ticket in the conversation store and tells the customer its number."""
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from kotaemon_like.tools import ToolContext, ToolPlugin
-from kotaemon_like.tools.tickets import DEFAULT_TICKETS_DB, TicketStore
+from kotaemon_like.tools import ToolContext, ToolError, ToolPlugin
 
 URGENT = re.compile(r"\b(urgent|asap|immediately|emergency)\b", re.IGNORECASE)
 
@@ -33,9 +31,6 @@ class CreateTicket(ToolPlugin):
     patterns = {"contact": r"([\w.+-]+@[\w-]+\.[\w.-]+|\+?\d[\d ()-]{6,}\d)"}
     questions = {"contact": "Which email address or phone number should our support team use to reach you?"}
 
-    class Settings(ToolPlugin.Settings):
-        db_path: Path = DEFAULT_TICKETS_DB
-
     def run(
         self,
         title: Annotated[str, Field(description="a one-line summary of the problem", max_length=120)],
@@ -45,9 +40,9 @@ class CreateTicket(ToolPlugin):
         *,
         context: ToolContext,
     ) -> str:
-        ticket = TicketStore(self.settings.db_path).create(
-            title, description, priority, contact, context.session_id, context.history
-        )
+        if context.conversations is None:
+            raise ToolError("no conversation store is connected, so the ticket cannot be saved")
+        ticket = context.conversations.open_ticket(title, description, priority, contact, context.session_id, context.history)
         return f"I have opened ticket {ticket.number} for you. Our support team will contact you at {contact}."
 
     @classmethod

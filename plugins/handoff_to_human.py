@@ -1,15 +1,12 @@
-"""Hands the conversation to a human agent: queues it with its history and tells the customer their place."""
+"""Hands the conversation to a human agent: queues it and tells the customer their place, or offers a ticket."""
 
 from __future__ import annotations
 
-import math
-from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import Field
 
-from kotaemon_like.tools import ToolContext, ToolPlugin
-from kotaemon_like.tools.handoff import DEFAULT_HANDOFF_DB, HandoffQueue
+from kotaemon_like.tools import ToolContext, ToolError, ToolPlugin
 
 
 class HandoffToHuman(ToolPlugin):
@@ -25,22 +22,16 @@ class HandoffToHuman(ToolPlugin):
     )
     keywords = ("human", "agent", "person", "representative", "operator")
 
-    class Settings(ToolPlugin.Settings):
-        db_path: Path = DEFAULT_HANDOFF_DB
-        minutes_per_customer: float = Field(4.0, ge=0)  # for the wait estimate
-
     def run(
         self,
         reason: Annotated[str, Field(description="why the customer needs a human, in a few words")] = "",
         *,
         context: ToolContext,
     ) -> str:
-        entry = HandoffQueue(self.settings.db_path).enqueue(context.session_id, reason, context.history)
-        ahead = entry.position - 1
-        wait = math.ceil(ahead * self.settings.minutes_per_customer)
-        when = "You are next in line" if ahead == 0 else f"You are number {entry.position} in the queue"
-        estimate = f" (about {wait} minutes)" if wait else ""
-        return f"I am transferring you to a human agent, who will see our conversation so far. {when}{estimate}."
+        if context.conversations is None:
+            raise ToolError("no conversation store is connected, so no agent can be reached")
+        # the queue, agents online and business hours live in the conversation layer (conversations/desk.py)
+        return context.conversations.handoff(context.session_id, reason, context.history)
 
     @classmethod
     def extract(cls, message: str) -> dict[str, Any]:

@@ -28,8 +28,6 @@ def engine_with_tools(workdir, orders_url: str, extra: str = ""):
           breaker: {{failure_threshold: 3, cooldown_s: 60}}
           settings:
             order_status: {{base_url: "{orders_url}"}}
-            create_ticket: {{db_path: "{workdir / 'tickets.sqlite'}"}}
-            handoff_to_human: {{db_path: "{workdir / 'handoff.sqlite'}"}}
         {extra}
         """, name=f"tools-{time.monotonic_ns()}.yaml")
     kb = registry.build_knowledge_base(registry.load(config))

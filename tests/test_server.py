@@ -91,7 +91,7 @@ def test_upload_is_indexed_and_answerable_over_sse(live, indexed_upload):
         assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
         events = sse_events(response)
     kinds = [k for k, _ in events]
-    assert kinds[0] == "token" and kinds[-1] == "done" and "citation" in kinds
+    assert kinds[:2] == ["conversation", "token"] and kinds[-1] == "done" and "citation" in kinds
     answer = "".join(d["text"] for k, d in events if k == "token")
     citation = next(d for k, d in events if k == "citation")
     assert "24 months" in answer
@@ -99,11 +99,11 @@ def test_upload_is_indexed_and_answerable_over_sse(live, indexed_upload):
     assert events[-1][1]["answered"] is True and events[-1][1]["session_id"]
 
 
-def test_json_mode_and_memory_by_session(live, indexed_upload):
-    body = httpx.post(f"{live.url}/api/chat", json={"message": "warranty length?", "stream": False, "session_id": "abc"},
-                      timeout=60).json()
+def test_json_mode_in_an_owned_conversation(live, indexed_upload):
+    body = httpx.post(f"{live.url}/api/chat", json={"message": "warranty length?", "stream": False}, timeout=60).json()
     assert "24 months" in body["answer"] and body["citations"][0]["page"] == 2
-    assert body["done"]["session_id"] == "abc"
+    conversation = body["conversation"]
+    assert body["done"]["session_id"] == conversation["id"] and len(conversation["token"]) >= 40
 
 
 def test_openai_compatible_endpoint_with_the_official_client(live, indexed_upload):
@@ -228,9 +228,9 @@ def test_sigterm_lets_the_answer_in_flight_finish(tmp_path, monkeypatch):
             for line in response.iter_lines():
                 if line.startswith("event: "):
                     kinds.append(line[7:])
-                    if len(kinds) == 1:
+                    if kinds.count("token") == 1 and kinds[-1] == "token":
                         proc.send_signal(signal.SIGTERM)  # mid-answer
-        assert kinds[0] == "token" and kinds[-1] == "done" and kinds.count("token") > 20
+        assert kinds[:2] == ["conversation", "token"] and kinds[-1] == "done" and kinds.count("token") > 20
         # uvicorn re-raises SIGTERM once it has shut down, so the exit status is the signal's
         assert proc.wait(60) in (0, -signal.SIGTERM)
         assert "shut down cleanly" in (tmp_path / "serve.log").read_text()

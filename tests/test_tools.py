@@ -12,11 +12,9 @@ import httpx
 from kotaemon_like.chat import ToolEvent
 from kotaemon_like.config import ToolsSettings
 from kotaemon_like.tools import RouteDecision, ToolContext, Toolbox, ToolResult
-from kotaemon_like.tools.handoff import HandoffQueue, list_handoffs
-from kotaemon_like.tools.tickets import list_tickets
 
 from .conftest import wait_until
-from .tool_fixtures import make_toolbox, orders_server, simple_plugin, write_plugin  # noqa: F401
+from .tool_fixtures import desk, make_toolbox, orders_server, simple_plugin, write_plugin  # noqa: F401
 
 HISTORY = [
     {"role": "user", "content": "My blender arrived with a cracked jar."},
@@ -83,37 +81,48 @@ def test_bad_or_missing_arguments_never_reach_the_plugin_or_the_breaker(make_too
 
 # -- tickets and hand-off ------------------------------------------------------------------------
 
-def test_create_ticket_stores_the_ticket_with_the_conversation(make_toolbox, tmp_path):
+def test_create_ticket_stores_the_ticket_with_the_conversation(make_toolbox, desk):
     box = make_toolbox()
-    context = ToolContext.from_messages("session-1", HISTORY)
+    conversation, _ = desk.store.create_conversation("default", "web")
+    context = ToolContext.from_messages(conversation.id, HISTORY, conversations=desk)
     result = box.call(
         "create_ticket",
         {"title": "Cracked blender jar", "description": "The jar was cracked on arrival.", "contact": "ana@example.com", "priority": "high"},
         context,
     )
-    assert result.status == "ok" and "TKT-000001" in result.message
-    (ticket,) = list_tickets(tmp_path / "tickets.sqlite")
-    assert ticket.number == "TKT-000001" and ticket.priority == "high" and ticket.contact == "ana@example.com"
-    assert ticket.session_id == "session-1" and ticket.conversation == HISTORY and ticket.status == "open"
+    (ticket,) = desk.store.tickets("default")
+    assert result.status == "ok" and ticket.number in result.message
+    assert ticket.priority == "high" and ticket.contact == "ana@example.com" and ticket.status == "open"
+    assert ticket.conversation_id == conversation.id and ticket.history == HISTORY
     asked = box.call("create_ticket", {"title": "x", "description": "y"}, context)
     assert asked.status == "needs-input" and "email address or phone number" in asked.message
-    assert list_tickets(tmp_path / "no-such.sqlite") == []
+    unwired = box.call("create_ticket", {"title": "x", "description": "y", "contact": "ana@example.com"},
+                       ToolContext.from_messages("s", HISTORY))
+    assert unwired.status == "failed" and len(desk.store.tickets("default")) == 1
 
 
-def test_handoff_queues_the_conversation_and_tells_the_place(make_toolbox, tmp_path):
+def test_handoff_queues_the_conversation_and_tells_the_place(make_toolbox, desk):
     box = make_toolbox()
-    first = box.call("handoff_to_human", {"reason": "wants a refund"}, ToolContext.from_messages("s1", HISTORY))
-    second = box.call("handoff_to_human", {}, ToolContext("s2", ({"role": "user", "content": "human please"},)))
-    again = box.call("handoff_to_human", {}, ToolContext.from_messages("s1", HISTORY[:1]))
-    assert first.status == second.status == again.status == "ok"
-    assert "next in line" in first.message and "number 2 in the queue" in second.message
-    assert "next in line" in again.message  # asking twice keeps the place
-    waiting = list_handoffs(tmp_path / "handoff.sqlite")
-    assert [(e.session_id, e.position) for e in waiting] == [("s1", 1), ("s2", 2)]
-    assert waiting[0].history == HISTORY[:1] and waiting[0].reason == "wants a refund"
-    taken = HandoffQueue(tmp_path / "handoff.sqlite").take_next("agent-7")
-    assert taken.session_id == "s1" and taken.agent == "agent-7"
-    assert [(e.session_id, e.position) for e in list_handoffs(tmp_path / "handoff.sqlite")] == [("s2", 1)]
+    store = desk.store
+    first, _ = store.create_conversation("default", "web")
+    second, _ = store.create_conversation("default", "web")
+    call = lambda conversation, reason="": box.call(  # noqa: E731
+        "handoff_to_human", {"reason": reason} if reason else {}, ToolContext.from_messages(conversation.id, HISTORY, desk))
+    offered = call(first, "wants a refund")
+    assert offered.status == "ok" and "ticket" in offered.message and "email address" in offered.message
+    assert store.get_conversation("default", first.id).state == "bot"  # nobody online: a ticket is offered instead
+    assert store.take_pending("default", first.id)["name"] == "create_ticket"
+    agent = store.add_user("default", "alice", "correct horse battery staple")
+    store.update_user("default", agent.id, status="online")
+    assert "next in line" in call(first, "wants a refund").message
+    assert "number 2 in the queue" in call(second).message
+    assert "next in line" in call(first).message  # asking twice keeps the place
+    waiting = store.queue("default")
+    assert [(e.conversation.id, e.position) for e in waiting] == [(first.id, 1), (second.id, 2)]
+    assert waiting[0].conversation.handoff_reason == "wants a refund"
+    assert store.take("default", first.id, agent.id)
+    assert "already with you" in call(first).message
+    assert [(e.conversation.id, e.position) for e in store.queue("default")] == [(second.id, 1)]
 
 
 # -- loading -----------------------------------------------------------------------------------

@@ -25,6 +25,18 @@ def orders_server():
 
 
 @pytest.fixture
+def desk(tmp_path):
+    """The conversation desk plugins reach through ToolContext.conversations, on a SQLite store in tmp_path."""
+    from kotaemon_like.config import ConversationSettings
+    from kotaemon_like.conversations.desk import ConversationDesk
+    from kotaemon_like.conversations.sql_store import SqlConversationStore
+
+    store = SqlConversationStore(f"sqlite:///{tmp_path / 'conversations.sqlite'}")
+    yield ConversationDesk(store, ConversationSettings(), "default")
+    store.close_store()
+
+
+@pytest.fixture
 def make_toolbox(tmp_path, orders_server):
     """Builds a Toolbox over the real plugins/ folder (or another one), pointed at the demo orders API."""
     made: list[Toolbox] = []
@@ -32,8 +44,6 @@ def make_toolbox(tmp_path, orders_server):
     def make(folder: Path = PLUGINS, embedder=None, watch: bool = False, **tools) -> Toolbox:
         settings = {
             "order_status": {"base_url": orders_server.url},
-            "create_ticket": {"db_path": str(tmp_path / "tickets.sqlite")},
-            "handoff_to_human": {"db_path": str(tmp_path / "handoff.sqlite")},
         }
         if folder != PLUGINS:
             settings = {}

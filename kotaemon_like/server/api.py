@@ -1,17 +1,15 @@
-"""HTTP routes: chat (SSE or JSON), documents, health, readiness, metrics. Handlers hold no business logic."""
+"""HTTP routes: documents, health, readiness, metrics. Handlers hold no business logic."""
 
 from __future__ import annotations
 
 import dataclasses
-import json
 from typing import Iterator
 
 from fastapi import APIRouter, Depends, File, Request, UploadFile
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel, Field
 
-from ..chat import CitationEvent, DoneEvent, TokenEvent, ToolEvent
+from ..chat import TurnRecord
 from .auth import require_api_key
 from .documents import DocumentError, DocumentFolder
 from .state import AppState
@@ -27,43 +25,18 @@ def get_folder(state: AppState = Depends(get_state)) -> DocumentFolder:
     return DocumentFolder(state.settings.paths.knowledge, state.manifest, suffixes, max_bytes)
 
 
-class ChatRequest(BaseModel):
-    message: str = Field(min_length=1, max_length=8000, description="the customer's message")
-    session_id: str | None = Field(None, max_length=200, description="keeps the conversation's memory; new if omitted")
-    stream: bool = Field(True, description="Server-Sent Events (default) or one JSON object")
-    filter: dict[str, str | list[str]] | None = Field(None, description='metadata filter, e.g. {"tenant": "acme"}')
-
-
-def sse(event) -> str:
-    return f"event: {event.type}\ndata: {json.dumps(dataclasses.asdict(event), ensure_ascii=False)}\n\n"
-
-
 def collect(events: Iterator) -> dict:
-    """The whole turn as one JSON object (non-streaming mode)."""
-    answer, citations, tools, done = [], [], [], None
+    """The whole turn as one JSON object (non-streaming mode); a conversation's `state` event when there is one."""
+    record, extra = TurnRecord(), {}
     for event in events:
-        if isinstance(event, TokenEvent):
-            answer.append(event.text)
-        elif isinstance(event, CitationEvent):
-            citations.append(dataclasses.asdict(event))
-        elif isinstance(event, ToolEvent):
-            tools.append(dataclasses.asdict(event))
-        elif isinstance(event, DoneEvent):
-            done = dataclasses.asdict(event)
-    return {"answer": "".join(answer), "citations": citations, "tools": tools, "done": done}
+        if not record.add(event) and dataclasses.is_dataclass(event):
+            extra[event.type] = {k: v for k, v in dataclasses.asdict(event).items() if k != "type"}
+    done = dataclasses.asdict(record.done) if record.done else None
+    return {"answer": record.answer, "citations": record.citations, "tools": record.tools, "done": done, **extra}
 
 
 public = APIRouter(tags=["operations"])
 private = APIRouter(dependencies=[Depends(require_api_key)])
-
-
-@private.post("/api/chat", tags=["chat"], summary="One chat turn: SSE events token/citation/tool/done, or JSON")
-def chat(body: ChatRequest, state: AppState = Depends(get_state)):
-    events = state.engine.turn(body.message, session_id=body.session_id, filter=body.filter, channel="api")
-    if not body.stream:
-        return collect(events)
-    return StreamingResponse((sse(e) for e in events), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
 @private.post("/api/documents", tags=["documents"], status_code=201, summary="Upload files into the knowledge folder")

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 
 from .. import __version__, metrics
 from ..config import Settings
-from . import api, openai_compat
+from . import admin_staff, agents, api, customer, openai_compat, pages
 from .state import AppState
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,10 @@ def create_app(settings: Settings, state: AppState | None = None, ui: bool = Tru
     app.state.kl = state
     app.include_router(api.public)
     app.include_router(api.private)
+    app.include_router(customer.router)
+    app.include_router(agents.router)
+    app.include_router(admin_staff.router)
+    app.include_router(pages.router)
     app.include_router(openai_compat.router)
 
     @app.middleware("http")

@@ -22,6 +22,9 @@ class AppState:
     queue: Any  # the ingest queue (for readiness; in embedded mode shared with the workers)
     ingest: Any = None  # IngestService when the server runs watcher + workers itself
     toolbox: Any = None
+    conversations: Any = None  # conversations.ConversationStore
+    desk: Any = None  # conversations.desk.ConversationDesk (hand-off rules, tickets) for the default tenant
+    service: Any = None  # conversations.service.ConversationService: customer messages, agents' actions
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -37,8 +40,12 @@ class AppState:
         else:
             queue = registry.build_queue(settings)
         toolbox = registry.build_toolbox(settings, kb.embedder)
-        engine = registry.build_chat(kb, toolbox=toolbox)
-        return cls(settings, kb, engine, Manifest(settings.paths.index), queue, ingest, toolbox)
+        store, desk = registry.build_conversations(settings)
+        engine = registry.build_chat(kb, toolbox=toolbox, desk=desk)
+        from ..conversations.service import ConversationService
+
+        return cls(settings, kb, engine, Manifest(settings.paths.index), queue, ingest, toolbox, store, desk,
+                   ConversationService(desk, engine))
 
     def start(self) -> None:
         if self.ingest is not None:
@@ -53,6 +60,8 @@ class AppState:
         if self.toolbox is not None:
             self.toolbox.close()
         self.manifest.close()
+        if self.conversations is not None:
+            self.conversations.close_store()
 
     def refresh_gauges(self) -> None:
         """Index and queue gauges, read when Prometheus scrapes."""
@@ -74,6 +83,7 @@ class AppState:
             ("keyword_index", lambda: self.kb.keyword_index.count() >= 0),
             ("queue", lambda: self.queue.ping()),
             ("memory", lambda: getattr(self.engine.memory, "ping", lambda: True)()),
+            ("conversations", lambda: self.conversations is None or self.conversations.ping()),
         ):
             try:
                 checks[name] = "ok" if probe() else "unreachable"

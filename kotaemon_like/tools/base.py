@@ -27,16 +27,19 @@ STATUSES = (OK, FAILED, SKIPPED_OPEN, TIMEOUT, NEEDS_INPUT)
 class ToolContext:
     """What a plugin may know about the conversation it is called from; injected, never sent to an LLM."""
 
-    session_id: str = ""
+    session_id: str = ""  # the conversation id when the message came through the conversation layer
     history: tuple[Mapping[str, str], ...] = ()  # {"role": "user" | "assistant" | "system", "content": ...}, oldest first
+    # conversations.ConversationDesk: the hand-off queue and tickets (None when no conversation store is wired)
+    conversations: Any = None
 
     @classmethod
-    def from_messages(cls, session_id: str, messages: Sequence[Message | Mapping[str, str]]) -> "ToolContext":
+    def from_messages(cls, session_id: str, messages: Sequence[Message | Mapping[str, str]],
+                      conversations: Any = None) -> "ToolContext":
         history = tuple(
             {"role": m["role"], "content": m["content"]} if isinstance(m, Mapping) else {"role": m.role, "content": m.content}
             for m in messages
         )
-        return cls(session_id=session_id, history=history)
+        return cls(session_id=session_id, history=history, conversations=conversations)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,94 @@
+"""A full hand-off in headless Chromium: a customer on /chat asks for a person; an agent signs in on /console,
+takes the conversation and replies; the customer's page shows the reply without reloading."""
+
+from __future__ import annotations
+
+import shutil
+from urllib.parse import urlparse
+
+import pytest
+
+from kotaemon_like import registry
+from kotaemon_like.server.app import create_app
+
+from .conftest import ROOT, write_config
+from .conversation_helpers import PASSWORD
+from .test_browser import ARGS, CHROMIUM
+from .test_server import LiveServer
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (scripts/test.sh installs it)")
+def test_customer_asks_for_a_person_agent_takes_it_and_the_reply_arrives_live(workdir):
+    playwright = pytest.importorskip("playwright.sync_api")
+    (workdir / "data" / "knowledge" / "returns.md").write_text("# Returns\n\nYou can return any item within 30 days.\n")
+    config = write_config(workdir, "conversations: {events_poll_s: 0.2}\ntools: {reload: false}")
+    settings = registry.load(config)
+    kb = registry.build_knowledge_base(settings)
+    registry.build_indexer(kb).sync()
+    kb.close()
+    app = create_app(settings)
+    outside: list[str] = []
+    artifacts = ROOT / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    with LiveServer(app) as server, playwright.sync_playwright() as p:
+        store, _ = registry.build_conversations(settings)
+        store.add_user("default", "maria", PASSWORD, "agent", "Maria")
+        store.close_store()
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            agent = browser.new_context().new_page()
+            customer = browser.new_context().new_page()
+            for page in (agent, customer):
+                page.on("request", lambda r: urlparse(r.url).hostname not in ("127.0.0.1", "localhost", None)
+                        and outside.append(r.url))
+            agent.goto(f"{server.url}/console")
+            agent.fill("#username", "maria")
+            agent.fill("#password", PASSWORD)
+            agent.click("#login button[type=submit]")
+            agent.wait_for_selector("#app:not(.hidden)")
+            agent.select_option("#presence", "online")
+
+            customer.goto(f"{server.url}/chat")
+            customer.fill("#message", "How long do I have to return an item?")
+            customer.press("#message", "Enter")
+            customer.wait_for_function("() => document.querySelector('#log').innerText.includes('30 days')", timeout=60_000)
+            customer.wait_for_function("() => document.querySelector('#log').innerText.includes('Sources: [1] returns.md p.')")
+            customer.click("#human")
+            customer.wait_for_function("() => document.querySelector('#status').innerText.includes('position 1')",
+                                       timeout=30_000)
+
+            agent.wait_for_selector("#queue .item", timeout=30_000)
+            agent.click("#queue .item")
+            agent.wait_for_selector("#take:not(.hidden)")
+            agent.click("#take")
+            agent.wait_for_selector("#reply:not(.hidden)", timeout=30_000)
+            transcript = agent.inner_text("#transcript")
+            assert "How long do I have to return an item?" in transcript and "returns.md" in transcript
+            agent.fill("#reply-text", "Hello, this is Maria. How can I help with your return?")
+            agent.press("#reply-text", "Enter")
+
+            url_before = customer.url
+            customer.wait_for_function(
+                "() => document.querySelector('#log').innerText.includes('this is Maria')", timeout=30_000)
+            customer.wait_for_function(
+                "() => document.querySelector('#status').innerText.includes('talking to Maria')", timeout=30_000)
+            assert customer.url == url_before  # no reload
+            assert customer.locator("#log .msg.agent").count() == 1
+            assert customer.locator("input[type=file]").count() == 0  # no staff controls on the customer page
+
+            agent.click("#close")
+            customer.wait_for_selector("#rating:not(.hidden)", timeout=30_000)
+            customer.click("#stars button:nth-child(5)")
+            customer.click("#rate")
+            customer.wait_for_function("() => document.querySelector('#rating').innerText.includes('Thank you')")
+        finally:
+            customer.screenshot(path=str(artifacts / "chat-handoff.png"), full_page=True)
+            agent.screenshot(path=str(artifacts / "console.png"), full_page=True)
+            browser.close()
+    store, _ = registry.build_conversations(settings)
+    (rating,) = store.ratings("default")
+    assert rating.score == 5
+    store.close_store()
+    assert outside == [], f"the pages reached outside this machine: {outside[:5]}"

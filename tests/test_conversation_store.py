@@ -1,0 +1,34 @@
+"""The ConversationStore conformance suite on SQLite and on a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import pytest
+
+from kotaemon_like.conversations.sql_store import SqlConversationStore
+from kotaemon_like.conversations.testing import ConversationStoreContract
+
+from .postgres_server import postgres_server  # noqa: F401  (fixture)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
+def database_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'conversations.sqlite'}"
+    return request.getfixturevalue("postgres_server").create_database()
+
+
+@pytest.fixture
+def open_store(database_url):
+    opened: list[SqlConversationStore] = []
+
+    def open_() -> SqlConversationStore:
+        opened.append(SqlConversationStore(database_url))
+        return opened[-1]
+
+    yield open_
+    for store in opened:
+        store.close_store()
+
+
+class TestSqlConversationStore(ConversationStoreContract):
+    pass
