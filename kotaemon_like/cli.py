@@ -16,6 +16,8 @@ from .queues.base import QueueUnavailable
 from .stores.faiss_store import DimensionMismatchError
 
 log = logging.getLogger(__name__)
+# exit codes: 0 done, 1 files failed (`--strict`), 2 bad config or a service down, 130 interrupted
+FILES_FAILED = 1
 USER_ERRORS = (ConfigError, IndexMismatchError, DimensionMismatchError, QueueUnavailable)
 
 
@@ -31,7 +33,8 @@ def _print_report(report) -> None:
     print(report.summary())
 
 
-def run_index(settings: Settings, folder: str | None, recreate: bool = False) -> int:
+def run_index(settings: Settings, folder: str | None, recreate: bool = False, strict: bool = False) -> int:
+    """Sync the index with the folder; with `strict`, exit 1 when any file could not be indexed."""
     from tqdm import tqdm
     from tqdm.contrib.logging import logging_redirect_tqdm
 
@@ -51,15 +54,15 @@ def run_index(settings: Settings, folder: str | None, recreate: bool = False) ->
     finally:
         kb.close()
     _print_report(report)
-    return 0
+    return FILES_FAILED if strict and report.count("failed") else 0
 
 
-def run_reindex(settings: Settings, folder: str | None) -> int:
+def run_reindex(settings: Settings, folder: str | None, strict: bool = False) -> int:
     index_dir = Path(settings.paths.index)
     print(f"rebuilding the index in {index_dir} from {folder or settings.paths.knowledge}")
     if index_dir.exists():
         shutil.rmtree(index_dir)
-    return run_index(settings, folder, recreate=True)
+    return run_index(settings, folder, recreate=True, strict=strict)
 
 
 def run_migrate(settings: Settings, target_config: str) -> int:
@@ -177,9 +180,12 @@ def run_ingest(settings: Settings, watch: bool, workers: int, metrics_port: int 
     service.start()
     what = " and ".join(p for p, on in (("watching " + str(settings.paths.knowledge), watch), (f"{workers} worker(s)", workers)) if on)
     print(f"{what}; queue: {settings.queue.type}. Ctrl-C to stop.", file=sys.stderr)
-    service.wait()
+    healthy = service.wait()
     print("stopping: finishing the current job", file=sys.stderr)
     service.stop()
+    if not healthy:  # exit so the supervisor (compose, systemd) restarts a process that stopped working
+        print("error: an ingest thread stopped unexpectedly; see the log above", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -198,14 +204,20 @@ def run_serve(settings: Settings, host: str | None, port: int | None) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="kl", description="kotaemon-like: RAG for customer service")
+    top = argparse.ArgumentParser(
+        prog="kl", description="kotaemon-like: RAG for customer service",
+        epilog="exit codes: 0 done; 1 files failed (index/reindex --strict); 2 bad config, or a service "
+               "(Redis, Qdrant) unreachable; 130 interrupted",
+    )
     top.add_argument("--config", help="config file (default: $KL_CONFIG or config/default.yaml)")
     top.add_argument("--log-level", default="WARNING", help="DEBUG, INFO, WARNING (default) or ERROR")
     sub = top.add_subparsers(dest="command", required=True)
     index = sub.add_parser("index", help="index new and changed files of a folder, drop deleted ones")
-    index.add_argument("folder", nargs="?", help="knowledge folder (default: paths.knowledge in the config)")
     reindex = sub.add_parser("reindex", help="delete the index and rebuild it from the folder (after changing the embedder)")
-    reindex.add_argument("folder", nargs="?")
+    for command in (index, reindex):
+        command.add_argument("folder", nargs="?", help="knowledge folder (default: paths.knowledge in the config)")
+        command.add_argument("--strict", action="store_true",
+                             help="exit 1 if any file failed (one line per failure is printed either way)")
     migrate = sub.add_parser("migrate", help="copy the index into the vector store another config names (no re-embedding)")
     migrate.add_argument("--to", required=True, metavar="CONFIG", help="the config naming the target store")
     ask = sub.add_parser("ask", help="answer one question from the index, with sources")
@@ -238,9 +250,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = registry.load(args.config)
         if args.command == "index":
-            return run_index(settings, args.folder)
+            return run_index(settings, args.folder, strict=args.strict)
         if args.command == "reindex":
-            return run_reindex(settings, args.folder)
+            return run_reindex(settings, args.folder, strict=args.strict)
         if args.command == "migrate":
             return run_migrate(settings, args.to)
         if args.command == "ask":

@@ -5,6 +5,7 @@ Parts depend on these protocols only; `registry.py` decides which implementation
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Mapping, Protocol, Sequence, runtime_checkable
 
@@ -47,6 +48,22 @@ class ScoredChunk:
 
 Filter = Mapping[str, Any]
 """Metadata equality filter, e.g. {"source": "faq.pdf"} or {"tenant": "acme"}; a list value means any of."""
+
+FILTER_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")  # a plain field name, never a path or an expression
+
+
+def check_filter(filter: Filter | None, max_keys: int = 16, max_values: int = 100) -> Filter | None:
+    """`filter` unchanged, or ValueError naming the key that no store can use."""
+    if not filter:
+        return filter
+    if len(filter) > max_keys:
+        raise ValueError(f"a filter takes at most {max_keys} keys")
+    for key, value in filter.items():
+        if not FILTER_KEY.fullmatch(key):
+            raise ValueError(f"filter key {key[:64]!r} is not a plain field name (letters, digits, _)")
+        if isinstance(value, (list, tuple)) and len(value) > max_values:
+            raise ValueError(f"filter key {key!r} lists more than {max_values} values")
+    return filter
 
 
 @runtime_checkable

@@ -50,6 +50,7 @@ class Paths(BaseModel):
 class IngestSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     max_file_mb: float = Field(200, gt=0)
+    max_file_chunks: int = Field(20_000, gt=0)  # bounds the embedding work of one file (~2,000 pages)
 
 
 class ChatSettings(BaseModel):

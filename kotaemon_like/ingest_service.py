@@ -68,8 +68,23 @@ class IngestService:
                 self.kb.vector_store.commit()
         self.queue.close()
 
-    def wait(self) -> None:
-        self._stop.wait()
+    def health(self) -> tuple[bool, str]:
+        """(True, "ok") while every worker thread and the watcher run; else False and what stopped."""
+        if self._stop.is_set():
+            return False, "stopping"
+        dead = [t.name for t in self._threads if not t.is_alive()]
+        if self.watcher is not None and not self.watcher.running:
+            dead.append("watcher")
+        return (False, f"stopped unexpectedly: {', '.join(dead)}") if dead else (True, "ok")
+
+    def wait(self, check_s: float = 5.0) -> bool:
+        """Block until a stop is requested (True) or a worker or the watcher died (False)."""
+        while not self._stop.wait(check_s):
+            ok, why = self.health()
+            if not ok:
+                log.error("ingest service unhealthy: %s", why)
+                return False
+        return True
 
     def request_stop(self) -> None:
         self._stop.set()

@@ -205,6 +205,7 @@ def build_indexer(kb: KnowledgeBase, knowledge_dir: Path | str | None = None):
         knowledge_dir or settings.paths.knowledge,
         kb.loaders, kb.splitter, kb.embedder, kb.vector_store, kb.keyword_index,
         Manifest(settings.paths.index), max_file_mb=settings.ingest.max_file_mb,
+        max_file_chunks=settings.ingest.max_file_chunks,
     )
 
 

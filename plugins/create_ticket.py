@@ -28,7 +28,11 @@ class CreateTicket(ToolPlugin):
     )
     counter_examples = ("what is your refund policy", "how do I return an item")
     keywords = ("complaint", "ticket", "broken", "damaged", "refund")
-    patterns = {"contact": r"([\w.+-]+@[\w-]+\.[\w.-]+|\+?\d[\d ()-]{6,}\d)"}
+    # Linear on any input: a match may only start where a run of its characters starts (the
+    # lookbehinds), and every repeat is bounded, so a long run of letters is scanned once, not once per letter.
+    patterns = {
+        "contact": r"((?<![\w.+-])[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}|(?<![\w+])\+?\d[\d ()-]{6,30}\d)"
+    }
     questions = {"contact": "Which email address or phone number should our support team use to reach you?"}
 
     def run(

@@ -30,6 +30,8 @@ class FakeLLM:
     server: ThreadingHTTPServer
     behaviour: Behaviour = field(default_factory=Behaviour)
     requests: list[dict] = field(default_factory=list)
+    streams_finished: int = 0  # streamed answers sent to the end
+    streams_aborted: int = 0  # streamed answers the client hung up on
 
     @property
     def url(self) -> str:
@@ -105,8 +107,9 @@ def _handler(fake: FakeLLM):
                     self.wfile.write(_chunk(model, {}, None, usage))
                 self.wfile.write(b"data: [DONE]\n\n")
                 self.wfile.flush()
+                fake.streams_finished += 1
             except (BrokenPipeError, ConnectionResetError):
-                pass
+                fake.streams_aborted += 1
             self.close_connection = True
 
         def _json(self, status: int, body: dict) -> None:

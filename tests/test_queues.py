@@ -101,12 +101,47 @@ def test_locks_exclude_each_other(queue):
     assert overlaps == [0, 0, 0, 0]
 
 
-def test_redis_down_is_one_clear_error(redis_server):
+def test_redis_down_is_one_clear_error_without_the_password(redis_server):
     q = RedisStreamQueue(RedisStreamQueue.Params(url=redis_server.url))
     redis_server.stop()
     with pytest.raises(QueueUnavailable, match=f"Redis at {redis_server.url} is unreachable"):
         q.publish(Job("a.pdf"))
+    secret = RedisStreamQueue(RedisStreamQueue.Params(url=f"redis://:hunter2pass@127.0.0.1:{redis_server.port}/0"))
+    with pytest.raises(QueueUnavailable) as caught:
+        secret.publish(Job("a.pdf"))
+    assert "hunter2pass" not in str(caught.value)
+    assert f"redis://:***@127.0.0.1:{redis_server.port}/0 is unreachable" in str(caught.value)
     assert q.ping() is False
     redis_server.start()
     q.publish(Job("a.pdf"))
     assert q.ping() is True
+
+
+def test_group_lost_in_a_restart_is_made_again(redis_server):
+    """Publish, receive, restart a Redis without persistence, ack: no NOGROUP, and the queue carries on."""
+    q = RedisStreamQueue(RedisStreamQueue.Params(url=redis_server.url, claim_idle_s=0.5))
+    before = q.incarnation()
+    q.publish(Job("a.pdf"))
+    (delivery,) = q.receive("w1", block_s=1)
+    redis_server.stop()
+    redis_server.start()
+    q.ack(delivery)  # the job died with the server; acking it is harmless
+    assert q.depth() == 0 and q.pending() == 0
+    q.touch(delivery, "w1")
+    assert q.incarnation() != before  # the watcher reconciles the folder on this change
+    q.publish(Job("b.pdf"))
+    (again,) = q.receive("w1", block_s=1)
+    assert again.job.source == "b.pdf"
+    redis_server.stop()
+    redis_server.start()
+    assert q.fail(again, "boom") is True  # the retry is queued in the remade stream
+    (retry,) = q.receive("w1", block_s=1)
+    assert retry.job.source == "b.pdf" and retry.job.attempts == 1
+    assert q.receive("w1", block_s=0.2) == []
+
+
+def test_incarnation_is_stable_while_nothing_is_lost(queue):
+    first = queue.incarnation()
+    queue.publish(Job("a.pdf"))
+    queue.ack(queue.receive("w1", block_s=1)[0])
+    assert queue.incarnation() == first

@@ -68,8 +68,8 @@ class LiteLLMGenerator:
             kwargs["timeout"] = timeout_s
         return litellm.completion(messages=messages, temperature=self.params.temperature, **kwargs, **extra)
 
-    def _pump(self, messages: list[dict], out: queue.Queue) -> None:
-        """Runs in a thread: stream chunks into `out` so the caller can enforce deadlines."""
+    def _pump(self, messages: list[dict], out: queue.Queue, stop: threading.Event) -> None:
+        """Runs in a thread: stream chunks into `out` so the caller can enforce deadlines; ends early on `stop`."""
         import litellm
 
         try:
@@ -78,6 +78,11 @@ class LiteLLMGenerator:
                 temperature=self.params.temperature, max_tokens=self.params.max_tokens, **self._call_kwargs(),
             )
             for chunk in response:
+                if stop.is_set():  # nobody reads this answer any more (the client left): hang up on the provider
+                    upstream = getattr(response, "completion_stream", None)
+                    if callable(getattr(upstream, "close", None)):
+                        upstream.close()
+                    return
                 out.put(chunk)
             out.put(_END)
         except Exception as exc:  # handed to the consumer, which decides about retries
@@ -85,7 +90,14 @@ class LiteLLMGenerator:
 
     def _attempt(self, messages: list[dict], deadline: float) -> Iterator[Any]:
         out: queue.Queue = queue.Queue()
-        threading.Thread(target=self._pump, args=(messages, out), daemon=True, name="kl-llm").start()
+        stop = threading.Event()
+        threading.Thread(target=self._pump, args=(messages, out, stop), daemon=True, name="kl-llm").start()
+        try:
+            yield from self._drain(out, deadline)
+        finally:  # finished, failed, or closed by the consumer
+            stop.set()
+
+    def _drain(self, out: queue.Queue, deadline: float) -> Iterator[Any]:
         first = True
         while True:
             wait = (deadline - time.monotonic()) if first else self.params.timeout_s

@@ -7,28 +7,33 @@ import logging
 from pathlib import Path
 
 import pymupdf
-from charset_normalizer import from_bytes
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..components import Document
+from .errors import LoadError
+from .files import iter_blocks, read_regular
+from .text_pages import decode_text, pseudo_pages
 
 log = logging.getLogger(__name__)
-
-
-class LoadError(Exception):
-    """The file cannot be indexed; the message is shown to the user next to the file name."""
+__all__ = ["LoadError", "PdfLoader", "TextLoader", "file_sha256", "no_pages_error"]
 
 
 def file_sha256(path: str | Path) -> str:
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+    for block in iter_blocks(path):
+        digest.update(block)
     return digest.hexdigest()
 
 
+def no_pages_error(pdf: pymupdf.Document) -> LoadError:
+    """A PDF with no pages: a valid empty document, or one MuPDF had to repair (cut short, damaged)."""
+    if pdf.is_repaired:
+        return LoadError("not a readable PDF (damaged: no pages found; was the copy cut short?)")
+    return LoadError("PDF is empty (a valid document with 0 pages); nothing to index")
+
+
 def _read_nonempty(path: str) -> bytes:
-    data = Path(path).read_bytes()
+    data = read_regular(path)
     if not data:
         raise LoadError("file is empty (0 bytes)")
     return data
@@ -57,7 +62,7 @@ class PdfLoader:
             if pdf.needs_pass:
                 raise LoadError("PDF is password-protected; remove the password and add it again")
             if pdf.page_count == 0:
-                raise LoadError("not a readable PDF (damaged: no pages found; was the copy cut short?)")
+                raise no_pages_error(pdf)
             documents = []
             for number, page in enumerate(pdf, start=1):
                 try:
@@ -78,11 +83,16 @@ class PdfLoader:
 
 
 class TextLoader:
-    """Plain text and Markdown; UTF-8 expected, other encodings detected and logged."""
+    """Plain text and Markdown; UTF-8 expected, other encodings detected and logged.
+
+    A long file is cut at line ends into pseudo-pages of about `page_chars` characters, so citations
+    point somewhere useful ("p.37") and a page is the unit of work, as for a PDF.
+    """
 
     class Params(BaseModel):
         model_config = ConfigDict(extra="forbid")
         suffixes: tuple[str, ...] = (".txt", ".md", ".markdown")
+        page_chars: int = Field(3000, ge=200)
 
     def __init__(self, params: Params | None = None):
         self.params = params or self.Params()
@@ -91,21 +101,12 @@ class TextLoader:
     def load(self, path: str, source: str) -> list[Document]:
         data = _read_nonempty(path)
         sha = hashlib.sha256(data).hexdigest()
-        text = self._decode(data, source)
+        text = decode_text(data, source)
+        del data
         if not text.strip():
             raise LoadError("file holds only whitespace")
-        return [Document(text=text, source=source, page=1, sha256=sha)]
-
-    @staticmethod
-    def _decode(data: bytes, source: str) -> str:
-        try:
-            return data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            best = from_bytes(data).best()
-            if best is None or "\x00" in str(best):
-                raise LoadError(
-                    f"not UTF-8 text (byte {data[exc.start]:#04x} at offset {exc.start}) and no other "
-                    "encoding fits; save it as UTF-8"
-                ) from None
-            log.warning("text file is not UTF-8; decoded as %s", best.encoding, extra={"source": source})
-            return str(best)
+        pages = [page for page in pseudo_pages(text, self.params.page_chars) if page.strip()]
+        return [
+            Document(text=page, source=source, page=number, sha256=sha, metadata={"pages": len(pages)})
+            for number, page in enumerate(pages, start=1)
+        ]

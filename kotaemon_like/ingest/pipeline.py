@@ -9,6 +9,7 @@ is simply indexed again.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,6 +55,7 @@ class Indexer:
         keyword_index: KeywordIndex,
         manifest: Manifest,
         max_file_mb: float = 200,
+        max_file_chunks: int = 20_000,
         write_lock: Callable[[], ContextManager] = nullcontext,
         batch_texts: int | None = None,
         prefetch: bool = True,
@@ -66,6 +68,7 @@ class Indexer:
         self.splitter, self.embedder = splitter, embedder
         self.vector_store, self.keyword_index, self.manifest = vector_store, keyword_index, manifest
         self.max_bytes = int(max_file_mb * 1024 * 1024)
+        self.max_chunks = max_file_chunks  # bounds the embedding work one file can ask for
         # Store writes of several worker processes take turns; loading and embedding run in parallel.
         self.write_lock = write_lock
         self.batch_texts = batch_texts or 4 * int(getattr(embedder, "batch_size", 64))
@@ -95,6 +98,9 @@ class Indexer:
     def _read(self, job: FileJob) -> Iterator[list[Chunk]]:
         """The chunks of one file, a page at a time; raises LoadError or OSError for a file that cannot be indexed."""
         path = self.path_of(job.source)
+        refused = self.scanner.refusal(path)
+        if refused:
+            raise LoadError(refused)
         stat = path.stat()
         job.size, job.mtime_ns = stat.st_size, stat.st_mtime_ns
         loader = self.loaders.get(path.suffix.lower())
@@ -104,11 +110,18 @@ class Indexer:
             raise LoadError(
                 f"file is {stat.st_size / 2**20:.0f} MB, over the {self.max_bytes / 2**20:.0f} MB limit (ingest.max_file_mb)"
             )
+        made = 0
         for document in iter_documents(loader, str(path), job.source):
             if not job.documents:
                 job.sha256, job.pages = document.sha256, int(document.metadata.get("pages", 0))
             job.documents += 1
             chunks = self.splitter.split([document])  # chunks never cross a page: splitting page by page is the same
+            made += len(chunks)
+            if made > self.max_chunks:  # the writer drops the chunks already stored for it
+                raise LoadError(
+                    f"more than {self.max_chunks} chunks by page {document.page} (ingest.max_file_chunks); "
+                    "split the file into smaller ones or raise the limit"
+                )
             if chunks:
                 yield chunks
 
@@ -178,10 +191,15 @@ class Indexer:
         Jobs name only the source, never its content, so a stale or repeated job does no harm.
         """
         path = self.path_of(source)
-        if not path.is_file():
+        if not os.path.lexists(path):
             if self.manifest.get(source) is None:
                 return FileResult(source, "unchanged")
             return self.remove(source)
+        refused = self.scanner.refusal(path)
+        if refused:  # a FIFO, a device or a link leading outside: never read, and nothing of it stays indexed
+            if self.manifest.get(source) is not None:
+                self.remove(source)
+            return FileResult(source, "skipped", error=refused)
         if is_ignored(path.name):
             return FileResult(source, "skipped", error="ignored file name")
         record = self.manifest.get(source)

@@ -5,15 +5,18 @@ Needs no model, so the watcher can reconcile the folder without loading the embe
 
 from __future__ import annotations
 
+import logging
 import os
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
+from .files import refusal
 from .loaders import file_sha256
 from .manifest import FileRecord, Manifest
 
+log = logging.getLogger(__name__)
 IGNORED_SUFFIXES = (".part", ".crdownload", ".tmp", ".swp", ".download", ".partial")
 
 
@@ -77,6 +80,11 @@ class FolderScanner:
         self.root.mkdir(parents=True, exist_ok=True)
         for path in self.files():
             source = self.source_of(path)
+            refused = self.refusal(path)
+            if refused:  # not seen: whatever was indexed under this name is removed
+                log.warning("not indexing %s: %s", source, refused, extra={"source": source})
+                plan.skipped.append(FileResult(source, "failed", error=refused))
+                continue
             seen.add(source)
             if path.suffix.lower() not in self.suffixes:
                 plan.skipped.append(FileResult(source, "skipped", error=self.unsupported(path)))
@@ -92,6 +100,10 @@ class FolderScanner:
                 plan.unchanged.append(source)
         plan.deleted = sorted(set(known) - seen)
         return plan
+
+    def refusal(self, path: Path) -> str | None:
+        """Why a folder entry must not be read (a FIFO, a device, a link leading outside), or None."""
+        return refusal(path, self.root)
 
     def unsupported(self, path: Path) -> str:
         return f"unsupported file type '{path.suffix or '(none)'}'; supported: {', '.join(self.suffixes)}"

@@ -13,7 +13,7 @@ from typing import Iterator
 import pymupdf
 
 from ..components import Document, Loader
-from .loaders import LoadError, PdfLoader, file_sha256
+from .loaders import LoadError, PdfLoader, file_sha256, no_pages_error
 
 log = logging.getLogger(__name__)
 STORE_SHRINK_PAGES = 32
@@ -31,9 +31,9 @@ def iter_documents(loader: Loader, path: str, source: str) -> Iterator[Document]
 
 def iter_pdf_pages(loader: PdfLoader, path: str, source: str) -> Iterator[Document]:
     """`PdfLoader.load`, one page at a time: MuPDF reads the file as pages are asked for, never all of it at once."""
+    sha = file_sha256(path)  # refuses anything but a regular file before MuPDF opens it
     if os.path.getsize(path) == 0:
         raise LoadError("file is empty (0 bytes)")
-    sha = file_sha256(path)
     try:
         pdf = pymupdf.open(path, filetype="pdf")
     except Exception as exc:  # pymupdf raises several types for damaged files
@@ -42,7 +42,7 @@ def iter_pdf_pages(loader: PdfLoader, path: str, source: str) -> Iterator[Docume
         if pdf.needs_pass:
             raise LoadError("PDF is password-protected; remove the password and add it again")
         if pdf.page_count == 0:
-            raise LoadError("not a readable PDF (damaged: no pages found; was the copy cut short?)")
+            raise no_pages_error(pdf)
         found = 0
         for number, page in enumerate(pdf, start=1):
             try:

@@ -24,6 +24,7 @@ from .scanner import FolderScanner, is_ignored
 
 log = logging.getLogger(__name__)
 CLOSED_QUIET_S = 0.1
+QUEUE_CHECK_S = 1.0  # how often the watcher asks the queue whether jobs may have been lost
 
 
 @dataclass
@@ -55,6 +56,8 @@ class FolderWatcher(FileSystemEventHandler):
         self._stop = threading.Event()
         self._rescan = threading.Event()
         self._queue_down = False
+        self._incarnation: str | None = None
+        self._next_check = 0.0
         self._observer = None
         self._thread: threading.Thread | None = None
 
@@ -128,6 +131,25 @@ class FolderWatcher(FileSystemEventHandler):
             self._queue_down = False
             self._rescan.set()
 
+    def _check_queue(self) -> None:
+        """Reconcile at once when the queue comes back from an outage or was made anew (jobs in it lost),
+        even if nothing was published meanwhile."""
+        if time.monotonic() < self._next_check:
+            return
+        self._next_check = time.monotonic() + QUEUE_CHECK_S
+        try:
+            token = self.queue.incarnation()
+        except QueueUnavailable as exc:
+            if not self._queue_down:
+                log.warning("%s; the folder is reconciled when it is back", exc)
+            self._queue_down = True
+            return
+        if self._incarnation not in (None, token) or self._queue_down:
+            log.warning("queue reachable again or made anew (queued jobs may be lost); reconciling the folder")
+            self._queue_down = False
+            self._rescan.set()
+        self._incarnation = token
+
     def reconcile(self) -> int:
         """Queue whatever changed while nothing was watching; returns the number of jobs."""
         plan = self.scanner.plan()
@@ -143,6 +165,7 @@ class FolderWatcher(FileSystemEventHandler):
         retry_at = 0.0
         while not self._stop.wait(0.05):
             try:
+                self._check_queue()
                 due = time.monotonic() - last_reconcile >= self.reconcile_s
                 if self._rescan.is_set() or due:
                     self._rescan.clear()
@@ -176,6 +199,10 @@ class FolderWatcher(FileSystemEventHandler):
             self._observer.join(timeout=5)
         if self._thread is not None:
             self._thread.join(timeout=5)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive() and not self._stop.is_set()
 
     @property
     def buffered(self) -> int:

@@ -73,7 +73,7 @@ class IndexWorker:
         return len(deliveries)
 
     def run(self, stop: threading.Event, block_s: float = 1.0) -> None:
-        """Loop until `stop` is set; an unreachable queue is waited out with backoff, never fatal."""
+        """Loop until `stop` is set; an unreachable queue or any other error is waited out with backoff, never fatal."""
         backoff = 0.5
         while not stop.is_set():
             try:
@@ -83,6 +83,10 @@ class IndexWorker:
                 backoff = 0.5
             except QueueUnavailable as exc:
                 log.warning("%s; retrying in %.1fs", exc, backoff)
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 10.0)
+            except Exception:  # a job's delivery stays pending and is reclaimed; the loop must live on
+                log.exception("ingest worker loop error; retrying in %.1fs", backoff)
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 10.0)
 

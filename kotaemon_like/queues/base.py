@@ -71,6 +71,9 @@ class JobQueue(Protocol):
     def lock(self, name: str) -> ContextManager:
         """A lock shared by every consumer of this queue (per source, or for store writes)."""
 
+    def incarnation(self) -> str:
+        """A token that changes whenever queued jobs may have been lost (e.g. Redis restarted without its data)."""
+
     def ping(self) -> bool: ...
 
     def close(self) -> None: ...

@@ -97,6 +97,9 @@ class InProcessQueue:
         with self._cond:
             return self._locks.setdefault(name, threading.Lock())
 
+    def incarnation(self) -> str:
+        return "in-process"  # lives and dies with the process: nothing queued can be lost behind our back
+
     def ping(self) -> bool:
         return True
 

@@ -6,12 +6,14 @@ import functools
 import logging
 import threading
 import time
+import uuid
 from typing import ContextManager
 
 import redis
 from pydantic import BaseModel, ConfigDict, Field
 
 from .. import metrics
+from ..logs import redact
 from .base import Delivery, Job, QueueUnavailable, next_attempt
 
 log = logging.getLogger(__name__)
@@ -19,14 +21,32 @@ _DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
 
 def _unavailable(method):
-    """Turn a lost connection into one clear QueueUnavailable naming the server."""
+    """Turn a lost connection into one clear QueueUnavailable naming the server (password masked)."""
 
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
         try:
             return method(self, *args, **kwargs)
         except _DOWN as exc:
-            raise QueueUnavailable(f"Redis at {self.params.url} is unreachable ({exc}); is the redis service up?") from None
+            raise QueueUnavailable(
+                f"Redis at {redact(self.params.url)} is unreachable ({redact(str(exc))}); is the redis service up?"
+            ) from None
+
+    return wrapper
+
+
+def _regrouping(method):
+    """Redis lost the stream and its group (restarted without persistence): make them again, run once more."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except redis.exceptions.ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            self._regroup()
+            return method(self, *args, **kwargs)
 
     return wrapper
 
@@ -58,6 +78,10 @@ class RedisStreamQueue:
         )
         self._group_ready = False
 
+    @property
+    def _incarnation_key(self) -> str:
+        return f"{self.params.stream}:incarnation"
+
     def _ensure_group(self) -> None:
         if self._group_ready:
             return
@@ -66,7 +90,33 @@ class RedisStreamQueue:
         except redis.exceptions.ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
+            self._client.set(self._incarnation_key, uuid.uuid4().hex, nx=True)
+        else:  # the group is new: whatever was queued before (if anything) is gone
+            self._client.set(self._incarnation_key, uuid.uuid4().hex)
         self._group_ready = True
+
+    def _regroup(self) -> None:
+        log.warning("ingest stream %s or its group vanished (Redis restarted without its data?); recreating it",
+                    self.params.stream)
+        self._group_ready = False
+        self._ensure_group()
+
+    def _execute(self, pipe) -> None:
+        """Run a MULTI/EXEC of group writes; the other commands of it ran even if the group was gone."""
+        try:
+            pipe.execute()
+        except redis.exceptions.ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            self._regroup()
+
+    @_unavailable
+    def incarnation(self) -> str:
+        """A token that changes whenever queued jobs may have been lost (the stream or its group was made anew)."""
+        if not self._client.exists(self.params.stream):
+            self._group_ready = False
+        self._ensure_group()
+        return str(self._client.get(self._incarnation_key))
 
     @_unavailable
     def publish(self, job: Job) -> str:
@@ -75,27 +125,21 @@ class RedisStreamQueue:
         return entry
 
     @_unavailable
+    @_regrouping
     def receive(self, consumer: str, count: int = 1, block_s: float = 1.0) -> list[Delivery]:
         self._ensure_group()
-        try:
-            claimed = self._client.xautoclaim(
-                self.params.stream, self.params.group, consumer,
-                min_idle_time=int(self.params.claim_idle_s * 1000), start_id="0-0", count=count,
+        claimed = self._client.xautoclaim(
+            self.params.stream, self.params.group, consumer,
+            min_idle_time=int(self.params.claim_idle_s * 1000), start_id="0-0", count=count,
+        )
+        entries = [e for e in claimed[1] if e and e[1]]
+        if entries:
+            log.warning("reclaimed %d ingest job(s) from a worker that stopped", len(entries), extra={"consumer": consumer})
+        else:
+            response = self._client.xreadgroup(
+                self.params.group, consumer, {self.params.stream: ">"}, count=count, block=int(block_s * 1000)
             )
-            entries = [e for e in claimed[1] if e and e[1]]
-            if entries:
-                log.warning("reclaimed %d ingest job(s) from a worker that stopped", len(entries),
-                            extra={"consumer": consumer})
-            else:
-                response = self._client.xreadgroup(
-                    self.params.group, consumer, {self.params.stream: ">"}, count=count, block=int(block_s * 1000)
-                )
-                entries = [e for _, stream_entries in response or [] for e in stream_entries]
-        except redis.exceptions.ResponseError as exc:
-            if "NOGROUP" in str(exc):  # Redis restarted without its data: make the group again
-                self._group_ready = False
-                return []
-            raise
+            entries = [e for _, stream_entries in response or [] for e in stream_entries]
         return [Delivery(entry_id, Job.from_fields(fields)) for entry_id, fields in entries]
 
     @_unavailable
@@ -103,9 +147,10 @@ class RedisStreamQueue:
         pipe = self._client.pipeline(transaction=True)
         pipe.xack(self.params.stream, self.params.group, delivery.id)
         pipe.xdel(self.params.stream, delivery.id)
-        pipe.execute()
+        self._execute(pipe)
 
     @_unavailable
+    @_regrouping
     def touch(self, delivery: Delivery, consumer: str) -> None:
         self._client.xclaim(self.params.stream, self.params.group, consumer, 0, [delivery.id], justid=True)
 
@@ -122,7 +167,7 @@ class RedisStreamQueue:
             pipe.xadd(self.params.stream, retry.to_fields(), maxlen=self.params.max_length, approximate=True)
         pipe.xack(self.params.stream, self.params.group, delivery.id)
         pipe.xdel(self.params.stream, delivery.id)
-        pipe.execute()
+        self._execute(pipe)
         if retry is None:
             metrics.INGEST_DEAD_LETTERS.inc()
             log.warning("ingest job dead-lettered after %d attempts: %s", self.params.max_attempts, error,
@@ -130,6 +175,7 @@ class RedisStreamQueue:
         return retry is not None
 
     @_unavailable
+    @_regrouping
     def pending(self) -> int:
         self._ensure_group()
         return int(self._client.xpending(self.params.stream, self.params.group)["pending"])

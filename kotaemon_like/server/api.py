@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Iterator
+from typing import Annotated, Iterator
 
-from fastapi import APIRouter, Depends, File, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import Field
 
 from ..chat import TurnRecord
 from .auth import require_api_key
@@ -25,6 +26,10 @@ def get_folder(state: AppState = Depends(get_state)) -> DocumentFolder:
     return DocumentFolder(state.settings.paths.knowledge, state.manifest, suffixes, max_bytes)
 
 
+MAX_MESSAGE_CHARS = 8000  # what one customer message may hold, on every chat endpoint
+FilterValue = Annotated[str, Field(max_length=200)]  # a metadata filter value, as chat requests accept it
+
+
 def collect(events: Iterator) -> dict:
     """The whole turn as one JSON object (non-streaming mode); a conversation's `state` event when there is one."""
     record, extra = TurnRecord(), {}
@@ -40,11 +45,12 @@ private = APIRouter(dependencies=[Depends(require_api_key)])
 
 
 @private.post("/api/documents", tags=["documents"], status_code=201, summary="Upload files into the knowledge folder")
-def upload(files: list[UploadFile] = File(...), folder: DocumentFolder = Depends(get_folder)):
+def upload(files: list[UploadFile] = File(...), replace: bool = Query(False, description="overwrite a file of the same name"),
+           folder: DocumentFolder = Depends(get_folder)):
     saved = []
     for upload_file in files:
         try:
-            saved.append(folder.as_dict(folder.save(upload_file.filename or "", upload_file.file)))
+            saved.append(folder.as_dict(folder.save(upload_file.filename or "", upload_file.file, replace=replace)))
         except DocumentError as exc:
             return JSONResponse({"error": str(exc), "saved": saved}, status_code=exc.status)
     return {"saved": saved}

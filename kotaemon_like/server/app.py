@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import logging
-import time
-import uuid
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from .. import __version__, metrics
+from .. import __version__
 from ..config import Settings
 from . import admin_staff, agents, api, customer, openai_compat, pages
+from .edge import install_edge
 from .state import AppState
 
 log = logging.getLogger(__name__)
@@ -42,23 +41,7 @@ def create_app(settings: Settings, state: AppState | None = None, ui: bool = Tru
     app.include_router(pages.router)
     app.include_router(openai_compat.router)
 
-    @app.middleware("http")
-    async def request_id_and_metrics(request: Request, call_next):
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex[:16]
-        request.state.request_id = request_id
-        start = time.perf_counter()
-        try:
-            response = await call_next(request)
-        except Exception:
-            log.exception("unhandled error", extra={"request_id": request_id, "path": request.url.path})
-            response = JSONResponse({"error": "internal error", "request_id": request_id}, status_code=500)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        if path.startswith(("/api", "/v1", "/metrics")):
-            metrics.HTTP_REQUESTS.labels(path, request.method, str(response.status_code)).inc()
-            metrics.HTTP_SECONDS.labels(path).observe(time.perf_counter() - start)
-        response.headers["X-Request-ID"] = request_id
-        return response
+    install_edge(app)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):

@@ -6,20 +6,23 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
+from contextlib import closing
 
 import anyio
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
+from ..components import check_filter
 from ..conversations import StateConflict
 from ..conversations.events import ConversationEvent, MessageEvent
 from ..conversations.records import Conversation
 from ..conversations.service import ConversationService
-from .api import collect, get_state
+from .api import MAX_MESSAGE_CHARS, FilterValue, collect, get_state
 from .auth import require_api_key
 from .event_stream import sse_event, sse_response
 from .state import AppState
+from .streams import events_while_connected, while_connected
 
 router = APIRouter(tags=["conversations"])
 NOT_FOUND = "no such conversation"
@@ -50,16 +53,20 @@ class NewConversation(BaseModel):
 
 
 class CustomerMessage(BaseModel):
-    message: str = Field(min_length=1, max_length=8000)
+    message: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS)
     stream: bool = Field(True, description="Server-Sent Events (default) or one JSON object")
 
 
 class ChatRequest(BaseModel):
-    message: str = Field(min_length=1, max_length=8000, description="the customer's message")
+    message: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS, description="the customer's message")
     conversation_id: str | None = Field(None, max_length=64, description="continue this conversation (send its token "
                                         "in X-Conversation-Token); omitted: a new one, announced by a `conversation` event")
     stream: bool = Field(True, description="Server-Sent Events (default) or one JSON object")
-    filter: dict[str, str | list[str]] | None = Field(None, description='metadata filter, e.g. {"tenant": "acme"}')
+    filter: dict[str, FilterValue | list[FilterValue]] | None = Field(
+        None, description='metadata filter, e.g. {"tenant": "acme"}'
+    )
+
+    _filter_keys = field_validator("filter")(check_filter)  # refused here, before any stream starts
 
 
 class RatingRequest(BaseModel):
@@ -68,16 +75,19 @@ class RatingRequest(BaseModel):
     ticket: str | None = Field(None, max_length=20, description="rate a ticket of this conversation, e.g. TKT-000042")
 
 
-def respond(service: ConversationService, conversation: Conversation, text: str, stream: bool, filter=None, first=()):
-    """One customer message as SSE (chat events, then a `state` event if it changed) or as one JSON object."""
+def respond(request: Request, service: ConversationService, conversation: Conversation, text: str, stream: bool,
+            filter=None, first=()):
+    """One customer message as SSE (chat events, then a `state` event if it changed) or as one JSON object;
+    the turn stops when the client disconnects."""
     events = service.post(conversation, text, filter=filter)
     if stream:
         def with_first():
             yield from first
-            yield from events
-        return sse_response(with_first())
+            with closing(events):
+                yield from events
+        return sse_response(while_connected(request, with_first()))
     try:
-        body = collect(events)
+        body = collect(events_while_connected(request, events))
     except StateConflict as exc:
         return JSONResponse({"error": str(exc)}, status_code=409)
     for event in first:
@@ -92,11 +102,11 @@ def start(body: NewConversation | None = None, service: ConversationService = De
 
 
 @router.post("/api/conversations/{conversation_id}/messages", summary="Send a message: the assistant's answer (SSE or JSON)")
-def post_message(body: CustomerMessage, conversation: Conversation = Depends(owned),
+def post_message(body: CustomerMessage, request: Request, conversation: Conversation = Depends(owned),
                  service: ConversationService = Depends(get_service)):
     if body.stream and conversation.state == "closed":
         return JSONResponse({"error": "this conversation is closed; start a new one"}, status_code=409)
-    return respond(service, conversation, body.message, body.stream)
+    return respond(request, service, conversation, body.message, body.stream)
 
 
 @router.post("/api/chat", tags=["chat"], dependencies=[Depends(require_api_key)],
@@ -113,7 +123,7 @@ def chat(body: ChatRequest, request: Request, service: ConversationService = Dep
         first = (ConversationEvent(conversation.id, token),)
     if body.stream and conversation.state == "closed":
         return JSONResponse({"error": "this conversation is closed; start a new one"}, status_code=409)
-    return respond(service, conversation, body.message, body.stream, body.filter, first)
+    return respond(request, service, conversation, body.message, body.stream, body.filter, first)
 
 
 @router.post("/api/conversations/{conversation_id}/handoff", summary="Ask for a person: the queue place, or a ticket offer")

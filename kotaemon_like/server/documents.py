@@ -32,13 +32,30 @@ class DocumentStatus:
     error: str = ""
 
 
+# control characters (tabs, newlines, NUL), format characters (right-to-left overrides, zero-width
+# marks) and line separators make a name that displays as something else, or breaks logs and shells
+_UNSAFE_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+MAX_NAME_BYTES = 255
+
+
+def plain_name(name: str) -> str:
+    """`name` NFC-normalised, or DocumentError (400) if it is too long or holds characters that hide what it is."""
+    name = unicodedata.normalize("NFC", name or "")
+    if len(name.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
+        raise DocumentError(400, f"file name is longer than {MAX_NAME_BYTES} bytes; give a shorter name")
+    bad = sorted({f"U+{ord(ch):04X}" for ch in name if unicodedata.category(ch) in _UNSAFE_CATEGORIES})
+    if bad:
+        raise DocumentError(400, f"file name holds control or invisible characters ({', '.join(bad[:5])}); rename the file")
+    return name
+
+
 def safe_name(name: str, allowed_suffixes: tuple[str, ...]) -> str:
     """A plain file name inside the folder, or DocumentError: no paths, no hidden files, a known type."""
-    name = unicodedata.normalize("NFC", (name or "").strip())
-    if not name or "/" in name or "\\" in name or "\x00" in name or name in (".", "..") or ".." in name.split("/"):
+    name = plain_name((name or "").strip())
+    if not name or "/" in name or "\\" in name or name in (".", "..") or ".." in name.split("/"):
         raise DocumentError(400, f"file name {name!r} is not allowed: give a plain name without folders")
-    if is_ignored(name) or len(name.encode()) > 255:
-        raise DocumentError(400, f"file name {name!r} is not allowed (hidden, temporary or too long)")
+    if is_ignored(name):
+        raise DocumentError(400, f"file name {name!r} is not allowed (hidden or temporary)")
     suffix = Path(name).suffix.lower()
     if suffix not in allowed_suffixes:
         raise DocumentError(415, f"file type '{suffix or '(none)'}' is not supported; allowed: {', '.join(allowed_suffixes)}")
@@ -58,7 +75,8 @@ class DocumentFolder:
             raise DocumentError(400, f"file name {name!r} points outside the knowledge folder")
         return path
 
-    def save(self, name: str, stream: BinaryIO) -> DocumentStatus:
+    def save(self, name: str, stream: BinaryIO, replace: bool = False) -> DocumentStatus:
+        """Store an upload; an existing file of that name is a 409 unless `replace` is asked for."""
         name = safe_name(name, self.allowed)
         target = self._inside(name)
         self.root.mkdir(parents=True, exist_ok=True)
@@ -73,7 +91,15 @@ class DocumentFolder:
                     out.write(block)
             if size == 0:
                 raise DocumentError(400, f"{name} is empty")
-            os.replace(tmp, target)
+            if replace:
+                os.replace(tmp, target)
+            else:
+                try:  # a hard link never overwrites: of concurrent uploads of one name exactly one wins
+                    os.link(tmp, target)
+                except FileExistsError:
+                    raise DocumentError(
+                        409, f"{name} already exists; delete it first or upload with ?replace=true"
+                    ) from None
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
@@ -93,7 +119,7 @@ class DocumentFolder:
         return out
 
     def delete(self, name: str) -> None:
-        path = self._inside(unicodedata.normalize("NFC", name))
+        path = self._inside(plain_name(name))
         if not path.is_file():
             raise DocumentError(404, f"no document named {name!r}")
         path.unlink()

@@ -9,6 +9,7 @@ from typing import Any
 from .. import metrics, registry
 from ..config import Settings
 from ..ingest.manifest import Manifest
+from ..logs import redact
 
 log = logging.getLogger(__name__)
 
@@ -88,5 +89,7 @@ class AppState:
             try:
                 checks[name] = "ok" if probe() else "unreachable"
             except Exception as exc:
-                checks[name] = f"error: {type(exc).__name__}: {exc}"[:200]
+                checks[name] = redact(f"error: {type(exc).__name__}: {exc}")[:200]
+        if self.ingest is not None:
+            checks["ingest"] = self.ingest.health()[1]
         return all(v == "ok" for v in checks.values()), checks

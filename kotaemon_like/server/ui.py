@@ -73,7 +73,7 @@ def build_ui(state: AppState) -> gr.Blocks:
             name = Path(path).name
             try:
                 with open(path, "rb") as handle:
-                    saved = folder().save(name, handle)
+                    saved = folder().save(name, handle, replace=True)  # a new version dropped in the UI
                 lines.append(f"Uploaded {saved.name} ({saved.size // 1024} KB): indexing…")
             except DocumentError as exc:
                 lines.append(f"Not uploaded: {name}: {exc}")

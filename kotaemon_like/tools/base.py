@@ -19,6 +19,9 @@ OK = "ok"
 FAILED = "failed"
 SKIPPED_OPEN = "skipped-open"
 TIMEOUT = "timeout"
+# The embedded router, plugin patterns and extractors see at most this much of a message: a tool
+# request says what it wants up front, and no pattern can cost more than this bound, whatever is sent.
+ROUTE_PREFIX_CHARS = 2000
 NEEDS_INPUT = "needs-input"
 STATUSES = (OK, FAILED, SKIPPED_OPEN, TIMEOUT, NEEDS_INPUT)
 
@@ -110,6 +113,7 @@ class ToolPlugin:
     def match_patterns(cls, message: str) -> dict[str, str]:
         """The values the declared `patterns` find in a message (group 1, else the whole match)."""
         found: dict[str, str] = {}
+        message = message[:ROUTE_PREFIX_CHARS]
         for parameter, pattern in cls.patterns.items():
             match = re.search(pattern, message, flags=re.IGNORECASE)
             if match:

@@ -11,6 +11,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ..components import Embedder
+from .base import ROUTE_PREFIX_CHARS
 from .schema import PluginSpec
 
 # score below which a message is not a tool request; with all-MiniLM-L6-v2 the requests in tests/test_router.py
@@ -50,7 +51,7 @@ class ToolRouter:
         `pending` is the previous turn's decision that still missed arguments: when this message
         supplies one of them (the customer answered the question), that decision is completed.
         """
-        text = " ".join(message.split())
+        text = " ".join(message[:ROUTE_PREFIX_CHARS].split())
         if not text:
             return None
         if pending is not None and pending.missing and pending.name in plugins:
