@@ -203,6 +203,23 @@ def run_serve(settings: Settings, host: str | None, port: int | None) -> int:
     return 0
 
 
+def run_check_config(settings: Settings) -> int:
+    """The config is valid and every tool plugin it points at loads (plugins are code: a broken one is an error)."""
+    from .tools import Toolbox
+
+    toolbox = Toolbox(settings.tools, None, watch=False)
+    try:
+        names, errors = sorted(toolbox.plugins()), toolbox.load_errors()
+    finally:
+        toolbox.close()
+    for error in errors:
+        print(f"error: {error.message}", file=sys.stderr)
+    if errors:
+        return 2
+    print(f"{settings.source_file}: OK; tool plugins: {', '.join(names) or 'none'}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="kl", description="kotaemon-like: RAG for customer service",
@@ -282,8 +299,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command in cli_conversations.COMMANDS:
             return cli_conversations.run(args, settings)
         if args.command == "check-config":
-            print(f"{settings.source_file}: OK")
-            return 0
+            return run_check_config(settings)
     except USER_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

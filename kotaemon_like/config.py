@@ -15,7 +15,10 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from .logs import redact
+
 DEFAULT_CONFIG = Path("config/default.yaml")
+_SECRET_KEY = re.compile(r"key|secret|password|passwd|token|credential|auth|url|dsn", re.I)
 _ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*?))?\}")
 
 
@@ -171,8 +174,15 @@ def interpolate(value: Any, where: str = "") -> Any:
 
     whole = _ENV_PATTERN.fullmatch(value)
     result = _ENV_PATTERN.sub(substitute, value)
+    if result == value:
+        return value
     # A value that was only a variable is re-read as YAML so `${TOP_K:-4}` becomes the number 4.
-    return yaml.safe_load(result) if whole and result.strip() else result
+    result = yaml.safe_load(result) if whole and result.strip() else result
+    return FromEnvironment(result) if isinstance(result, str) else result
+
+
+class FromEnvironment(str):
+    """A config string that came (at least partly) from an environment variable: never echoed in errors."""
 
 
 def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -188,7 +198,7 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     try:
         raw = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{file}: not valid YAML: {exc}") from None
+        raise ConfigError(redact(f"{file}: not valid YAML: {exc}")) from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{file}: the top level must be a mapping of sections")
     try:
@@ -215,6 +225,12 @@ def describe_validation_error(exc: ValidationError, model: type[BaseModel], pref
             owner = annotation
         valid = ", ".join(sorted(k for k in owner.model_fields if k != "source_file"))
         return f"{where}: unknown key '{err['loc'][-1]}'; valid keys: {valid}"
-    value = err.get("input")
-    shown = f" (got {value!r})" if not isinstance(value, dict) else ""
-    return f"{where}: {err['msg']}{shown}"
+    return f"{where}: {err['msg']}{_shown(err.get('input'), str(err['loc'][-1]) if err['loc'] else '')}"
+
+
+def _shown(value: Any, key: str) -> str:
+    """What a config error may quote of a bad value: nothing that came from the environment or could be a secret."""
+    if isinstance(value, (dict, list)) or isinstance(value, FromEnvironment) or _SECRET_KEY.search(key):
+        return ""
+    text = repr(value)
+    return "" if redact(text) != text else f" (got {text[:80]})"

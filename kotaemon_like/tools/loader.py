@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
+import stat
 import sys
 import traceback
 import types
@@ -40,6 +42,19 @@ class _FileState:
     error: PluginLoadError | None = None
 
 
+def unsafe_folder(folder: Path) -> str | None:
+    """Why the plugins in `folder` must not be imported (writable by other users: anyone there runs code
+    as this service), or None."""
+    try:
+        mode = os.stat(folder).st_mode
+    except OSError:
+        return None  # no folder, no plugins
+    if mode & stat.S_IWOTH:
+        return (f"plugins folder {folder} is writable by other users (mode {stat.S_IMODE(mode):o}); every .py file "
+                f"there runs as this service, so none is loaded: run `chmod o-w {folder}` or point tools.folder elsewhere")
+    return None
+
+
 def plugin_files(folder: Path) -> list[Path]:
     """The plugin files of a folder: *.py, not starting with _ or . (helpers, editor temp files)."""
     if not folder.is_dir():
@@ -59,6 +74,12 @@ class PluginFolder:
         self._files: dict[Path, _FileState] = {}
 
     def scan(self) -> tuple[list[PluginSpec], list[PluginLoadError]]:
+        unsafe = unsafe_folder(self.folder)
+        if unsafe:
+            for loaded in self._files:
+                sys.modules.pop(_module_name(loaded), None)
+            self._files.clear()
+            return [], [PluginLoadError(str(self.folder), unsafe)]
         current = {p.resolve(): p for p in plugin_files(self.folder)}
         for gone in set(self._files) - set(current):
             del self._files[gone]
