@@ -92,10 +92,10 @@ def test_redis_restart_with_jobs_queued_reconciles_at_once(workdir, redis_server
 def test_worker_killed_after_partial_write_leaves_no_duplicates(workdir, redis_server):
     config = stack_config(workdir, redis_server.url, claim_idle_s=3)
     small_batches = """
-        embedder: {type: sentence_transformers, model: all-MiniLM-L6-v2, batch_size: 16, max_seq_length: 256}
-    """  # chunks are stored every 64: the file is written in several steps, so the kill lands between them
+        embedder: {type: sentence_transformers, model: all-MiniLM-L6-v2, batch_size: 8, max_seq_length: 256}
+    """  # chunks are stored every 32: the file is written in several steps, so the kill lands between them
     config.write_text(config.read_text() + textwrap.dedent(small_batches))
-    (workdir / "data" / "knowledge" / "big.txt").write_text(long_text("Freight", 3000))
+    (workdir / "data" / "knowledge" / "big.txt").write_text(long_text("Freight", 1500))
     queue = RedisStreamQueue(RedisStreamQueue.Params(url=redis_server.url, claim_idle_s=3))
     from kotaemon_like.queues.base import Job
 
@@ -104,7 +104,7 @@ def test_worker_killed_after_partial_write_leaves_no_duplicates(workdir, redis_s
     first = _kl(config, "worker")
     try:
         partial = wait_until(lambda: (r := manifest.get("big.txt")) and r.status == IN_PROGRESS and r.chunks > 0 and r,
-                             240, every_s=0.2, what="worker 1 to store the first chunks of the file")
+                             600, every_s=0.2, what="worker 1 to store the first chunks of the file")
         first.send_signal(signal.SIGKILL)
         first.wait(10)
         assert manifest.get("big.txt").status == IN_PROGRESS  # killed mid-file, chunks already in the stores
