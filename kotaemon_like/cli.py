@@ -198,7 +198,8 @@ def run_serve(settings: Settings, host: str | None, port: int | None) -> int:
     app = create_app(settings)
     mode = "embedded: API + UI + watcher + workers" if server.embedded_ingest else "API + UI (ingest runs elsewhere)"
     print(f"serving on http://{host or server.host}:{port or server.port} ({mode})", file=sys.stderr)
-    uvicorn.run(app, host=host or server.host, port=port or server.port, log_level="warning",
+    # log_config=None: uvicorn's own loggers go through ours, so their lines are masked like every other
+    uvicorn.run(app, host=host or server.host, port=port or server.port, log_level="warning", log_config=None,
                 timeout_graceful_shutdown=int(server.grace_s) or None)
     return 0
 

@@ -110,7 +110,7 @@ def test_worker_killed_after_partial_write_leaves_no_duplicates(workdir, redis_s
         assert manifest.get("big.txt").status == IN_PROGRESS  # killed mid-file, chunks already in the stores
         second = _kl(config, "worker")
         try:
-            record = wait_until(lambda: (r := manifest.get("big.txt")) and r.status == "indexed" and r, 300,
+            record = wait_until(lambda: (r := manifest.get("big.txt")) and r.status == "indexed" and r, 900,
                                 every_s=0.5, what="worker 2 to reclaim and finish")
             wait_until(lambda: queue.pending() == 0, 10, what="ack")
         finally:

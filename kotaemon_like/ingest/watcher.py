@@ -3,7 +3,8 @@
 A burst of events for one file becomes one job, published only once the file has stopped changing
 (size and mtime equal across a quiet period), so a large file still being copied is not indexed half
 way. While the queue is unreachable, jobs are held in memory and published when it is back; a full
-reconciliation against the manifest runs at start and every `reconcile_s`.
+reconciliation against the manifest runs at start, every `reconcile_s`, and at once when the queue
+comes back from an outage or was made anew (a Redis restarted without its data lost what was queued).
 """
 
 from __future__ import annotations
