@@ -14,6 +14,7 @@ from .components import Filter, GenerationInfo, Generator, Memory, Message, Retr
 from .generators.citations import CitationFilter
 from .memory.summary import summarize
 from .retrievers.followup import rewrite_query
+from .retrievers.gate import RelevanceGate
 from .stores.analyzer import has_cjk
 from .tool_calls import ToolCalls, tool_text
 
@@ -128,9 +129,10 @@ class ChatEngine:
         toolbox=None,  # tools.Toolbox: plugins behind circuit breakers
         pending=None,  # tool_calls.PendingQuestions: where a question asked by a plugin waits (default: in process)
         conversations=None,  # what plugins reach as ToolContext.conversations (hand-off queue, tickets)
+        gate: RelevanceGate | None = None,  # decides when the sources cannot answer (default: min_relevance alone)
     ):
         self.retriever, self.generator, self.memory = retriever, generator, memory
-        self.min_relevance = min_relevance
+        self.gate = gate or RelevanceGate(min_relevance)
         self.llm = llm
         self.summarize_memory = summarize_memory
         self.tools = ToolCalls(toolbox, llm, pending=pending, conversations=conversations) if toolbox is not None else None
@@ -160,7 +162,7 @@ class ChatEngine:
             history = [*history, *(Message("system", f"Result of the {r.name} tool: {r.message}") for r in results)]
         query = rewrite_query(message, history, self.llm)
         hits = self.retriever.retrieve(query, filter=filter)
-        sources = [h for h in hits if h.relevance >= self.min_relevance]
+        sources = self.gate.sources(query, hits)
         log.debug("retrieved", extra={"query": query, "hits": len(hits), "relevant": len(sources),
                                       "best": round(max((h.relevance for h in hits), default=0.0), 3)})
         latency = {"retrieval": _ms(start)}

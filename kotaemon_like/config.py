@@ -60,6 +60,9 @@ class ChatSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     # below this relevance (cosine or share of query terms found) the best source does not answer the question
     min_relevance: float = Field(0.4, ge=0, le=1)
+    # and the closest source must be this near the question in meaning (embedder cosine; 0 = off), when the
+    # embedder can read the question; calibrated on the tuning split of bench/answers.py
+    min_similarity: float = Field(0.35, ge=0, le=1)
     rewrite_with_llm: bool = True  # follow-up questions rewritten by the configured LLM (else a heuristic)
 
 

@@ -160,14 +160,23 @@ def build_retriever(kb: KnowledgeBase) -> Retriever:
     )
 
 
-def build_generator(settings: Settings) -> Generator:
+# generators that rank sentences by meaning are given the knowledge base's embedder
+NEEDS_EMBEDDER = {"extractive"}
+
+
+def build_generator(settings: Settings, embedder: Embedder | None = None) -> Generator:
     spec = settings.generator
+
+    def one(child: PartSpec, where: str = "generator") -> Generator:
+        deps = {"embedder": embedder} if child.type in NEEDS_EMBEDDER else {}
+        return build("generator", child, settings, where, **deps)
+
     if spec.type == "fallback":
         from .generators.fallback import FallbackGenerator
 
         chain = fallback_chain(spec, "generator", settings.source_file)
-        return FallbackGenerator([build("generator", child, settings, where) for child, where in chain])
-    return build("generator", spec, settings)
+        return FallbackGenerator([one(child, where) for child, where in chain])
+    return one(spec)
 
 
 def build_memory(settings: Settings) -> Memory:
@@ -249,14 +258,17 @@ def build_conversations(settings: Settings, migrate: bool = True):
 def build_chat(kb: KnowledgeBase, toolbox=None, desk=None):
     """The chat engine; with `desk` (from build_conversations) plugins reach the conversation store."""
     from .chat import ChatEngine
+    from .retrievers.gate import RelevanceGate
 
     settings = kb.settings
-    generator = build_generator(settings)
+    generator = build_generator(settings, kb.embedder)
     chain = getattr(generator, "chain", [generator])
     llm = next((g for g in chain if hasattr(g, "complete")), None) if settings.chat.rewrite_with_llm else None
     memory = build_memory(settings)
+    chat = settings.chat
     return ChatEngine(
         build_retriever(kb), generator, memory, settings.chat.min_relevance, llm=llm,
         summarize_memory=bool(getattr(getattr(memory, "params", None), "summary", False)), toolbox=toolbox,
         pending=desk.pending if desk is not None else None, conversations=desk,
+        gate=RelevanceGate(chat.min_relevance, kb.embedder, chat.min_similarity),
     )

@@ -95,7 +95,7 @@ def test_llm_function_calling_then_the_llm_answers_with_the_result(workdir, orde
           chain:
             - {{type: litellm, model: openai/fake-model, api_base: "{fake.url}", api_key_env: FAKE_LLM_KEY, max_retries: 0}}
             - {{type: extractive}}
-        chat: {{min_relevance: 0.0}}
+        chat: {{min_relevance: 0.0, min_similarity: 0.0}}
         """
         (workdir / "data" / "knowledge" / "shipping.md").write_text("Orders ship within two working days.\n")
         kb, toolbox, engine = engine_with_tools(workdir, orders_server.url, extra)

@@ -1,70 +1,118 @@
-"""The extractive generator: answers with the best-matching sentences of the sources, each cited. No LLM."""
+"""The extractive generator: answers with the sentences of the sources that answer the question, each cited. No LLM.
+
+Candidates are the answer sentences of each source (see `passages`: never headings, contents lines or
+questions). Where a FAQ heading matches the question, the text under it is the answer. Otherwise sentences
+are ranked by meaning (the embedder's cosine to the question, when it can read the text) plus shared terms.
+"""
 
 from __future__ import annotations
 
-import re
+import logging
+from dataclasses import dataclass
 from typing import Iterator, Sequence
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..components import Message, ScoredChunk
+from ..components import Embedder, Message, ScoredChunk
 from ..stores.analyzer import term_overlap
+from .passages import is_quotable, sections
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[^a-z])|(?<=[。！？；])|\n\s*\n|\n(?=\s*[-•*\d]+[.)]?\s)")
-
-
-MAX_SENTENCE_CHARS = 300
+log = logging.getLogger(__name__)
 
 
-def sentences(text: str) -> list[str]:
-    """Sentences of a chunk with PDF line breaks folded back into spaces; run-ons (lists, tables) split at lines."""
-    out = []
-    for piece in _SENTENCE_END.split(text):
-        lines = piece.splitlines() if len(piece) > MAX_SENTENCE_CHARS else [piece]
-        for line in lines:
-            sentence = " ".join(line.split())
-            if sentence:
-                out.append(sentence)
-    return out
+@dataclass
+class Candidate:
+    number: int  # source number, 1-based
+    position: int  # order inside the source
+    text: str
+    heading: str  # of the section it belongs to
+    lexical: float = 0.0
+    semantic: float = 0.0
+    score: float = 0.0
+
+
+def sentences(text: str, min_chars: int = 12) -> list[str]:
+    """The quotable sentences of a chunk, in order."""
+    return [s for section in sections(text) for s in section.sentences if is_quotable(s, min_chars)]
 
 
 class ExtractiveGenerator:
-    """Picks the sentences sharing most terms with the question, keeps source order, cites each as [n]."""
+    """Quotes the best answer sentences of the sources in source order, citing each as [n]."""
 
     class Params(BaseModel):
         model_config = ConfigDict(extra="forbid")
         max_sentences: int = Field(3, gt=0)
-        min_chars: int = Field(12, ge=0)  # shorter fragments (headings, page numbers) are not quoted alone
+        min_chars: int = Field(12, ge=0)  # shorter fragments are not quoted alone
+        semantic_weight: float = Field(0.6, ge=0)  # cosine of sentence and question
+        lexical_weight: float = Field(0.4, ge=0)  # share of the question's terms in the sentence
+        heading_match: float = Field(0.55, ge=0, le=1)  # a FAQ heading this close to the question answers it
+        min_coverage: float = Field(0.8, ge=0, le=1)  # embedder must know this share of tokens to be trusted
 
     name = "extractive"
 
-    def __init__(self, params: Params | None = None):
+    def __init__(self, params: Params | None = None, embedder: Embedder | None = None):
         self.params = params or self.Params()
+        self.embedder = embedder
+
+    def _similarity(self, question: str, texts: list[str]) -> np.ndarray:
+        """Cosine of each text to the question; zeros when there is no embedder or it cannot read the question."""
+        if self.embedder is None or not texts or self.embedder.coverage(question) < self.params.min_coverage:
+            return np.zeros(len(texts))
+        query = self.embedder.embed_query(question)
+        return self.embedder.embed_documents(texts) @ query
+
+    def candidates(self, question: str, sources: Sequence[ScoredChunk]) -> tuple[list[Candidate], dict[str, float]]:
+        """Scored answer sentences, and the similarity of each heading to the question."""
+        found: list[Candidate] = []
+        headings: list[str] = []
+        for number, hit in enumerate(sources, start=1):
+            position = 0
+            for section in sections(hit.chunk.text):
+                if section.heading and section.heading not in headings:
+                    headings.append(section.heading)
+                for sentence in section.sentences:
+                    if is_quotable(sentence, self.params.min_chars):
+                        found.append(Candidate(number, position, sentence, section.heading))
+                        position += 1
+        unique = list(dict.fromkeys(c.text for c in found))
+        similarity = self._similarity(question, headings + unique)
+        reads = bool(similarity.any())
+        heading_score = {h: float(s) if reads else term_overlap(question, h) for h, s in zip(headings, similarity)}
+        semantic = dict(zip(unique, similarity[len(headings):]))
+        for c in found:
+            c.lexical = term_overlap(question, c.text)
+            c.semantic = float(semantic.get(c.text, 0.0))
+            c.score = self.params.semantic_weight * c.semantic + self.params.lexical_weight * c.lexical
+        return found, heading_score
 
     def select(self, question: str, sources: Sequence[ScoredChunk]) -> list[tuple[int, str]]:
-        """(source number, sentence) pairs, best first by overlap then by source rank."""
-        scored = []
-        for number, hit in enumerate(sources, start=1):
-            for position, sentence in enumerate(sentences(hit.chunk.text)):
-                if len(sentence) < self.params.min_chars:
-                    continue
-                overlap = term_overlap(question, sentence)
-                scored.append((overlap, -number, -position, number, sentence))
-        scored.sort(reverse=True)
-        picked, seen = [], set()
-        for overlap, _, _, number, sentence in scored:
-            if overlap <= 0 or len(picked) == self.params.max_sentences:
+        """(source number, sentence) pairs in source order."""
+        found, heading_score = self.candidates(question, sources)
+        best_heading = max(heading_score, key=heading_score.__getitem__, default="")
+        if best_heading and heading_score[best_heading] >= self.params.heading_match:
+            # a FAQ entry asking this question: the first sentences under it are the answer
+            under = [c for c in found if c.heading == best_heading]
+            if under:
+                section = [c for c in under if c.number == under[0].number]
+                # its opening sentence, then the ones closest to the question
+                rest = sorted(section[1:], key=lambda c: c.score, reverse=True)
+                return self._distinct([section[0], *rest])
+        ranked = sorted(found, key=lambda c: (c.score, -c.number, -c.position), reverse=True)
+        if ranked and ranked[0].score <= 0:
+            ranked = [c for c in found if c.number == 1]  # nothing shared or close: quote the best source's start
+        return self._distinct(ranked)
+
+    def _distinct(self, ranked: list[Candidate]) -> list[tuple[int, str]]:
+        """The first max_sentences distinct sentences (overlapping chunks repeat them)."""
+        picked: dict[str, tuple[int, int, str]] = {}
+        for c in ranked:
+            if c.text not in picked:
+                picked[c.text] = (c.number, c.position, c.text)
+            if len(picked) == self.params.max_sentences:
                 break
-            if sentence not in seen:  # overlapping chunks repeat sentences
-                seen.add(sentence)
-                picked.append((number, sentence))
-        if not picked and sources:
-            # the match is semantic rather than lexical: quote the start of the best source
-            first = [s for s in sentences(sources[0].chunk.text) if len(s) >= self.params.min_chars]
-            picked = [(1, s) for s in first[: min(2, self.params.max_sentences)]]
-        return picked
+        return [(number, text) for number, _, text in sorted(picked.values())]
 
     def stream(self, question: str, sources: Sequence[ScoredChunk], history: Sequence[Message] = ()) -> Iterator[str]:
-        picked = self.select(question, sources)
-        for i, (number, sentence) in enumerate(sorted(picked)):
+        for i, (number, sentence) in enumerate(self.select(question, sources)):
             yield ("" if i == 0 else " ") + f"{sentence} [{number}]"

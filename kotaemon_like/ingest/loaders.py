@@ -13,6 +13,7 @@ from ..components import Document
 from .errors import LoadError
 from .files import iter_blocks, read_regular
 from .text_pages import decode_text, pseudo_pages
+from .page_kinds import PageCleaner
 
 log = logging.getLogger(__name__)
 __all__ = ["LoadError", "PdfLoader", "TextLoader", "file_sha256", "no_pages_error"]
@@ -64,6 +65,7 @@ class PdfLoader:
             if pdf.page_count == 0:
                 raise no_pages_error(pdf)
             documents = []
+            cleaner = page_cleaner(pdf)
             for number, page in enumerate(pdf, start=1):
                 try:
                     text = page.get_text("text")
@@ -71,6 +73,9 @@ class PdfLoader:
                     log.warning("page unreadable", extra={"source": source, "page": number, "error": str(exc)})
                     continue
                 if len(text.strip()) >= self.params.min_chars:
+                    text = cleaner.clean(text, source, number)
+                    if text is None:  # a contents or index page
+                        continue
                     documents.append(
                         Document(text=text, source=source, page=number, sha256=sha, metadata={"pages": pdf.page_count})
                     )
@@ -80,6 +85,20 @@ class PdfLoader:
                     "run OCR on it first, e.g. `ocrmypdf in.pdf out.pdf`"
                 )
         return documents
+
+
+def page_cleaner(pdf: pymupdf.Document) -> PageCleaner:
+    """Running headers and footers are the lines repeated across pages: one cheap pass over all pages finds them
+    (only each page's edge lines are kept, so a long PDF is never held as text)."""
+
+    def texts():
+        for page in pdf:
+            try:
+                yield page.get_text("text")
+            except Exception:  # reported when the page is read for real
+                continue
+
+    return PageCleaner(texts())
 
 
 class TextLoader:

@@ -13,7 +13,7 @@ from typing import Iterator
 import pymupdf
 
 from ..components import Document, Loader
-from .loaders import LoadError, PdfLoader, file_sha256, no_pages_error
+from .loaders import LoadError, PdfLoader, file_sha256, no_pages_error, page_cleaner
 
 log = logging.getLogger(__name__)
 STORE_SHRINK_PAGES = 32
@@ -44,6 +44,7 @@ def iter_pdf_pages(loader: PdfLoader, path: str, source: str) -> Iterator[Docume
         if pdf.page_count == 0:
             raise no_pages_error(pdf)
         found = 0
+        cleaner = page_cleaner(pdf)
         for number, page in enumerate(pdf, start=1):
             try:
                 text = page.get_text("text")
@@ -55,6 +56,9 @@ def iter_pdf_pages(loader: PdfLoader, path: str, source: str) -> Iterator[Docume
                 pymupdf.TOOLS.store_shrink(100)
             if len(text.strip()) >= loader.params.min_chars:
                 found += 1
+                text = cleaner.clean(text, source, number)
+                if text is None:  # a contents or index page
+                    continue
                 yield Document(text=text, source=source, page=number, sha256=sha, metadata={"pages": pdf.page_count})
         if not found:
             raise LoadError(

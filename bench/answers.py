@@ -1,0 +1,210 @@
+"""Answer quality on customer-style questions over real PDFs, through chat.py with the offline default config.
+
+    nice -n 10 python bench/answers.py                      # this checkout, plus the baseline commit below
+    nice -n 10 python bench/answers.py --baseline REF       # compare against another commit (default: BASELINE)
+    python bench/answers.py --check                         # every expected fact is on an expected page
+
+The questions (bench/answers_set.json) were written for this benchmark: paraphrased, casual, with typos,
+English, Chinese, and Chinese about English documents (`zh-en`); some the documents do not answer.
+Every third question is held back (fixed rule, decided before any result): tune on `tuning` only.
+Scores per split and language: `page_hit` (an expected page among the retrieved sources), `cited_hit` (the
+answer cites an expected page), `contains` (the answer holds an expected fact), `false_abstain` (an
+answerable question refused), `abstain` (an unanswerable question refused). Writes bench/results/answers.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SET = ROOT / "bench" / "answers_set.json"
+PDFS = Path(os.environ.get("KL_SHARED_DATA", ROOT.parent / "shared" / "data")) / "pdfs"
+# the PDFs with a text layer (the scanned ones would measure OCR, not answers)
+DOCUMENTS = [
+    "debian-faq.en.pdf", "federal-register-2020-17221.pdf", "MTRAG-UN-arxiv.pdf",
+    "redp5110_sampled.pdf", "mineru_intro_zh.pdf", "normal_4pages_ko.pdf",
+]
+BASELINE = "4d77d18"  # main before the answer-extraction and relevance-gate changes
+_CJK = r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]"
+
+
+def normalize(text: str) -> str:
+    """Lower case, citation markers and PDF line-wrap artefacts removed, so facts match however they were wrapped."""
+    text = re.sub(r"\[\d+\]", " ", text)
+    text = text.translate(str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-", "\u0300": ""}))
+    text = re.sub(r"(?<=[a-z])- (?=[a-z])", "", text.lower())
+    text = " ".join(text.split())
+    return re.sub(rf"(?<={_CJK}) (?={_CJK})", "", text)
+
+
+def has_fact(answer: str, facts: list[str]) -> bool:
+    text = normalize(answer)
+    return any(normalize(f) in text for f in facts)
+
+
+def load_set() -> tuple[list[dict], list[dict]]:
+    data = json.loads(SET.read_text(encoding="utf-8"))
+    out = []
+    for kind in ("answerable", "unanswerable"):
+        items = []
+        for i, item in enumerate(data[kind]):
+            items.append({**item, "id": f"{kind[0]}{i}", "split": "held_back" if i % 3 == 2 else "tuning"})
+        out.append(items)
+    return out[0], out[1]
+
+
+def check() -> int:
+    """Every expected fact appears on one of its expected pages (PDF text, normalised)."""
+    import pymupdf
+
+    answerable, _ = load_set()
+    pages: dict[str, list[str]] = {}
+    bad = 0
+    for q in answerable:
+        if q["doc"] not in pages:
+            with pymupdf.open(PDFS / q["doc"]) as pdf:
+                pages[q["doc"]] = [normalize(p.get_text()) for p in pdf]
+        texts = [pages[q["doc"]][p - 1] for p in q["pages"]]
+        if not any(normalize(f) in t for f in q["facts"] for t in texts):
+            bad += 1
+            print(f"{q['id']}: no fact of {q['facts']} on pages {q['pages']} of {q['doc']}")
+    print(f"{len(answerable) - bad}/{len(answerable)} questions have a fact on an expected page")
+    return 1 if bad else 0
+
+
+def run(config: str, label: str) -> dict:
+    """Index the documents with `config` and ask every question; the per-question rows and the summary."""
+    from kotaemon_like import registry
+    from kotaemon_like.chat import CitationEvent, DoneEvent, TokenEvent
+
+    answerable, unanswerable = load_set()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="kl-answers-") as tmp:
+        knowledge = Path(tmp) / "knowledge"
+        knowledge.mkdir()
+        for name in DOCUMENTS:
+            shutil.copy(PDFS / name, knowledge / name)
+        settings = registry.load(config)
+        paths = settings.paths.model_copy(update={"knowledge": knowledge, "index": Path(tmp) / "index"})
+        settings = settings.model_copy(update={"paths": paths})
+        kb = registry.build_knowledge_base(settings)
+        start = time.perf_counter()
+        report = registry.build_indexer(kb).sync()
+        print(f"  [{label}] indexed: {report.summary()}", file=sys.stderr)
+        engine = registry.build_chat(kb)
+        start = time.perf_counter()
+        for q in answerable + unanswerable:
+            retrieved = [(h.chunk.source, h.chunk.page) for h in engine.retriever.retrieve(q["q"])]
+            answer, cited, answered = "", [], False
+            for event in engine.turn(q["q"], session_id=q["id"]):
+                if isinstance(event, TokenEvent):
+                    answer += event.text
+                elif isinstance(event, CitationEvent):
+                    cited.append((event.source, event.page))
+                elif isinstance(event, DoneEvent):
+                    answered = event.answered
+            row = {"id": q["id"], "split": q["split"], "lang": q["lang"], "q": q["q"], "answered": answered,
+                   "answer": answer, "cited": cited}
+            if "facts" in q:
+                expected = {(q["doc"], p) for p in q["pages"]}
+                row.update(page_hit=bool(expected & set(retrieved)), cited_hit=bool(expected & set(cited)),
+                           contains=answered and has_fact(answer, q["facts"]))
+            rows.append(row)
+        seconds = time.perf_counter() - start
+        kb.close()
+    return {"label": label, "ms_per_question": round(seconds * 1000 / len(rows), 1), "rows": rows,
+            "summary": summarize(rows)}
+
+
+def summarize(rows: list[dict]) -> dict:
+    """Scores per split, per split and language, and over all questions."""
+    groups: dict[str, list[dict]] = collections.defaultdict(list)
+    for row in rows:
+        for key in ("all", row["split"], f"{row['split']}/{row['lang']}", f"all/{row['lang']}"):
+            groups[key].append(row)
+    out = {}
+    for key in sorted(groups):
+        answerable = [r for r in groups[key] if "page_hit" in r]
+        unanswerable = [r for r in groups[key] if "page_hit" not in r]
+        stats: dict = {"answerable": len(answerable), "unanswerable": len(unanswerable)}
+        if answerable:
+            for metric in ("page_hit", "cited_hit", "contains"):
+                stats[metric] = round(sum(r[metric] for r in answerable) / len(answerable), 3)
+            stats["false_abstain"] = round(sum(not r["answered"] for r in answerable) / len(answerable), 3)
+        if unanswerable:
+            stats["abstain"] = round(sum(not r["answered"] for r in unanswerable) / len(unanswerable), 3)
+        out[key] = stats
+    return out
+
+
+def run_in(code: Path, config: Path, label: str) -> dict:
+    """Run this benchmark against the package and config found in `code` (another commit's files)."""
+    env = {**os.environ, "PYTHONPATH": str(code)}
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", "--config", str(config),
+               "--label", label, "--out", out.name]
+        subprocess.run(cmd, env=env, cwd=code, check=True)
+        return json.loads(Path(out.name).read_text())
+
+
+def export(ref: str, target: Path) -> Path:
+    """The package and config of commit `ref`, unpacked into `target`."""
+    archive = subprocess.run(["git", "archive", ref, "kotaemon_like", "config"], cwd=ROOT, check=True,
+                             capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    return target
+
+
+def table(results: list[dict]) -> str:
+    lines = ["| code | split | lang | n (ans/unans) | page hit | cited hit | contains | false abstain | abstain |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for result in results:
+        for key, s in result["summary"].items():
+            if key.startswith("all"):
+                continue
+            split, _, lang = key.partition("/")
+            cells = [s.get(m, "–") for m in ("page_hit", "cited_hit", "contains", "false_abstain", "abstain")]
+            lines.append(f"| {result['label']} | {split} | {lang or 'all'} | {s['answerable']}/{s['unanswerable']} | "
+                         + " | ".join(str(c) for c in cells) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", default=str(ROOT / "config" / "default.yaml"))
+    parser.add_argument("--baseline", default=BASELINE, help="commit to compare against ('' to skip)")
+    parser.add_argument("--check", action="store_true", help="only check the question set against the PDFs")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--label", default="this checkout")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "answers.json")
+    args = parser.parse_args()
+    if args.check:
+        sys.exit(check())
+    if args.worker:
+        sys.path.insert(0, os.environ.get("PYTHONPATH", str(ROOT)))
+        args.out.write_text(json.dumps(run(args.config, args.label), ensure_ascii=False))
+        return
+    results = []
+    if args.baseline:
+        with tempfile.TemporaryDirectory(prefix="kl-baseline-") as tmp:
+            code = export(args.baseline, Path(tmp))
+            results.append(run_in(code, code / "config" / "default.yaml", f"baseline {args.baseline}"))
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    results.append(run_in(ROOT, Path(args.config), f"{head or 'this checkout'}"))
+    print(table(results))
+    command = "nice -n 10 python bench/answers.py" + (f" --baseline {args.baseline}" if args.baseline != BASELINE else "")
+    args.out.write_text(json.dumps({"command": command, "results": results}, indent=1, ensure_ascii=False) + "\n")
+
+
+if __name__ == "__main__":
+    main()

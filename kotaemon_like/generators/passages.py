@@ -1,0 +1,123 @@
+"""A chunk's text as sections (heading + answer sentences), with PDF line wrapping undone.
+
+What a customer should never be quoted: headings, contents lines, lone page numbers and questions.
+Headings are kept apart so that a FAQ entry whose heading matches the question can answer with its body.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+_CJK = "\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
+_SENTENCE_END = re.compile(rf"(?<=[.!?])\s+(?=[^a-z])|(?<=[。！？；])|\n\s*\n|\n(?=\s*[-•*]\s)")
+_SECTION_NUMBER = re.compile(r"^(?:chapter\s+)?\d+(?:\.\d+)*\.?$", re.IGNORECASE)  # "7.12", "Chapter 7"
+_NUMBERED_TITLE = re.compile(r"^(?:\d+(?:\.\d+)+\.?|chapter\s+\d+)\s+\S", re.IGNORECASE)  # "7.12 How do I …"
+_LEADER = re.compile(r"(?:\.\s?){4,}|…\s*\d+$")
+_LONE_NUMBER = re.compile(r"^[\divxlc.\s]+$", re.IGNORECASE)
+_HYPHEN_WRAP = re.compile(r"([a-z])-\n\s*([a-z])")
+MAX_SENTENCE_CHARS = 300
+MAX_TITLE_LINES = 3
+
+
+@dataclass
+class Section:
+    heading: str = ""
+    sentences: list[str] = field(default_factory=list)
+
+
+def _is_caps(line: str) -> bool:
+    letters = [c for c in line if c.isalpha()]
+    return len(letters) >= 4 and all(c.isascii() and c.isupper() for c in letters)
+
+
+def join_lines(lines: list[str]) -> str:
+    """Lines of wrapped text as one string: no space where both sides are Chinese ("最简\\n式" -> "最简式")."""
+    out = ""
+    for line in (line.strip() for line in lines):
+        if not line:
+            continue
+        if out and not (re.match(rf"[{_CJK}]", line) and re.search(rf"[{_CJK}]$", out)):
+            out += " "
+        out += line
+    return out
+
+
+def unwrap_hyphens(text: str) -> str:
+    """Rejoin words the PDF broke at a line end ("pack-\\nages" -> "packages"); real compounds seen elsewhere
+    in the text unbroken with their hyphen ("debian-\\nuser" where "debian-user" occurs) keep it."""
+
+    def join(match: re.Match[str]) -> str:
+        start = text.rfind(" ", 0, match.start()) + 1
+        left = text[start : match.start() + 1].split("\n")[-1]
+        right = re.match(r"[\w]+", text[match.end() - 1 :]).group(0)
+        if f"{left}-{right}" in text:
+            return f"{match.group(1)}-{match.group(2)}"
+        return match.group(1) + match.group(2)
+
+    return _HYPHEN_WRAP.sub(join, text)
+
+
+def is_quotable(sentence: str, min_chars: int) -> bool:
+    """An answer sentence: long enough, not a contents line, page number, heading or question."""
+    s = sentence.strip()
+    return (
+        len(s) >= min_chars
+        and not _LEADER.search(s)
+        and not _LONE_NUMBER.match(s)
+        and not _is_caps(s)
+        and not s.endswith(("?", "？"))
+    )
+
+
+def split_sentences(text: str) -> list[str]:
+    out = []
+    for piece in _SENTENCE_END.split(text):
+        lines = piece.splitlines() if len(piece) > MAX_SENTENCE_CHARS else [piece]
+        for line in lines:
+            sentence = join_lines(line.splitlines())
+            if sentence:
+                out.append(sentence)
+    return out
+
+
+def _title_end(lines: list[str], start: int) -> int:
+    """Index after the heading title that starts at `start`: up to the line ending in '?' (FAQ), else one line."""
+    for i in range(start, min(start + MAX_TITLE_LINES, len(lines))):
+        if lines[i].rstrip().endswith(("?", "？")):
+            return i + 1
+    return start + 1
+
+
+def sections(text: str) -> list[Section]:
+    """Split a chunk into sections at numbered headings; all-caps lines and page numbers are dropped."""
+    lines = [line.strip() for line in unwrap_hyphens(text).splitlines()]
+    out = [Section()]
+    body: list[str] = []
+
+    def close() -> None:
+        out[-1].sentences.extend(split_sentences("\n".join(body)))
+        body.clear()
+
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if _SECTION_NUMBER.match(line) and i + 1 < len(lines) and lines[i + 1]:
+            end = _title_end(lines, i + 1)
+            close()
+            out.append(Section(heading=join_lines(lines[i + 1 : end])))
+            i = end
+            continue
+        if _NUMBERED_TITLE.match(line) and len(line) < 160:
+            end = _title_end(lines, i) if not line.endswith(("?", "？")) else i + 1
+            close()
+            out.append(Section(heading=re.sub(r"^\S+\s+", "", join_lines(lines[i:end]))))
+            i = end
+            continue
+        if _is_caps(line) or _LONE_NUMBER.match(line):
+            i += 1
+            continue
+        body.append(line)
+        i += 1
+    close()
+    return [s for s in out if s.heading or s.sentences]

@@ -1,0 +1,45 @@
+"""The relevance gate: whether the retrieved chunks can answer a question at all, or the honest reply is
+"I don't know". One score is not enough: an off-topic question ("who won the world cup in 2018") still
+finds chunks sharing a word or two with it, whose keyword relevance clears any threshold that keeps
+reworded questions answered. Its meaning, though, is far from every chunk."""
+
+from __future__ import annotations
+
+import logging
+from typing import Sequence
+
+from ..components import Embedder, ScoredChunk
+
+log = logging.getLogger(__name__)
+
+
+class RelevanceGate:
+    """Chunks at `min_relevance` or above may answer; when the embedder can read the question, the closest
+    of them must also be within `min_similarity` (cosine) of it in meaning."""
+
+    def __init__(
+        self, min_relevance: float = 0.4, embedder: Embedder | None = None, min_similarity: float = 0.0,
+        min_coverage: float = 0.8,  # share of the question's tokens the embedder must know for its cosine to count
+    ):
+        self.min_relevance = min_relevance
+        self.embedder = embedder
+        self.min_similarity = min_similarity
+        self.min_coverage = min_coverage
+
+    def similarity(self, query: str, hits: Sequence[ScoredChunk]) -> float | None:
+        """Cosine of the question to its closest chunk, or None when the embedder cannot judge it."""
+        if self.embedder is None or not hits or self.embedder.coverage(query) < self.min_coverage:
+            return None
+        vectors = self.embedder.embed_documents([h.chunk.text for h in hits])
+        return float((vectors @ self.embedder.embed_query(query)).max())
+
+    def sources(self, query: str, hits: Sequence[ScoredChunk]) -> list[ScoredChunk]:
+        """The hits that may answer `query`; empty when the knowledge base holds no answer."""
+        passing = [h for h in hits if h.relevance >= self.min_relevance]
+        if not passing or self.min_similarity <= 0:
+            return passing
+        similarity = self.similarity(query, passing)
+        if similarity is not None and similarity < self.min_similarity:
+            log.debug("gate: sources far from the question in meaning", extra={"similarity": round(similarity, 3)})
+            return []
+        return passing
