@@ -80,8 +80,8 @@ def test_faq_headings_are_split_from_their_answers(faq):
 def test_answer_quotes_the_text_under_the_matching_heading(faq, embedder):
     generator = ExtractiveGenerator(embedder=embedder)
     sources = [source(faq[40], 40), source(faq[45], 45)]
-    answer = "".join(generator.stream("How can I stop one package from being upgraded?", sources))
-    assert "three ways of holding back packages" in answer or "apt-mark hold" in answer
+    answer = "".join(generator.stream("can I put a package on hold so it stays at its version?", sources))
+    assert answer.startswith("There are three ways of holding back packages, with dpkg, apt or aptitude. [1]")
     assert "?" not in answer.replace("[1]", "").replace("[2]", "")  # no heading, no echoed question
     assert "pack- ages" not in answer and "HOW DO I" not in answer
 
