@@ -82,18 +82,21 @@ def check() -> int:
     return 1 if bad else 0
 
 
-def run(config: str, label: str) -> dict:
-    """Index the documents with `config` and ask every question; the per-question rows and the summary."""
+def run(config: str, label: str, workdir: Path | None = None) -> dict:
+    """Index the documents with `config` and ask every question; the per-question rows and the summary.
+    With `workdir` the index is kept there, and a rerun re-embeds only what changed (like `kl index`)."""
     from kotaemon_like import registry
     from kotaemon_like.chat import CitationEvent, DoneEvent, TokenEvent
 
     answerable, unanswerable = load_set()
     rows = []
     with tempfile.TemporaryDirectory(prefix="kl-answers-") as tmp:
+        tmp = workdir or tmp
         knowledge = Path(tmp) / "knowledge"
-        knowledge.mkdir()
+        knowledge.mkdir(parents=True, exist_ok=True)
         for name in DOCUMENTS:
-            shutil.copy(PDFS / name, knowledge / name)
+            if not (knowledge / name).exists():
+                shutil.copy2(PDFS / name, knowledge / name)
         settings = registry.load(config)
         paths = settings.paths.model_copy(update={"knowledge": knowledge, "index": Path(tmp) / "index"})
         settings = settings.model_copy(update={"paths": paths})
@@ -147,12 +150,12 @@ def summarize(rows: list[dict]) -> dict:
     return out
 
 
-def run_in(code: Path, config: Path, label: str) -> dict:
+def run_in(code: Path, config: Path, label: str, workdir: Path | None = None) -> dict:
     """Run this benchmark against the package and config found in `code` (another commit's files)."""
     env = {**os.environ, "PYTHONPATH": str(code)}
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
         cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", "--config", str(config),
-               "--label", label, "--out", out.name]
+               "--label", label, "--out", out.name] + (["--workdir", str(workdir)] if workdir else [])
         subprocess.run(cmd, env=env, cwd=code, check=True)
         return json.loads(Path(out.name).read_text())
 
@@ -186,23 +189,27 @@ def main() -> None:
     parser.add_argument("--check", action="store_true", help="only check the question set against the PDFs")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--label", default="this checkout")
+    parser.add_argument("--workdir", type=Path, help="keep this checkout's index here; a rerun embeds only changes")
+    parser.add_argument("--baseline-results", type=Path, help="reuse the baseline rows of an earlier results file")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "answers.json")
     args = parser.parse_args()
     if args.check:
         sys.exit(check())
     if args.worker:
         sys.path.insert(0, os.environ.get("PYTHONPATH", str(ROOT)))
-        args.out.write_text(json.dumps(run(args.config, args.label), ensure_ascii=False))
+        args.out.write_text(json.dumps(run(args.config, args.label, args.workdir), ensure_ascii=False))
         return
     results = []
-    if args.baseline:
+    if args.baseline_results:
+        results.append(json.loads(args.baseline_results.read_text())["results"][0])
+    elif args.baseline:
         with tempfile.TemporaryDirectory(prefix="kl-baseline-") as tmp:
             code = export(args.baseline, Path(tmp))
             results.append(run_in(code, code / "config" / "default.yaml", f"baseline {args.baseline}"))
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    results.append(run_in(ROOT, Path(args.config), f"{head or 'this checkout'}"))
+    results.append(run_in(ROOT, Path(args.config), f"{head or 'this checkout'}", args.workdir))
     print(table(results))
-    command = "nice -n 10 python bench/answers.py" + (f" --baseline {args.baseline}" if args.baseline != BASELINE else "")
+    command = "nice -n 10 python " + " ".join(sys.argv)
     args.out.write_text(json.dumps({"command": command, "results": results}, indent=1, ensure_ascii=False) + "\n")
 
 
