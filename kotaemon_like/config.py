@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .logs import redact
 
@@ -124,6 +124,25 @@ class ConversationSettings(BaseModel):
     events_max_s: float = Field(300, gt=0)  # a live stream ends after this; the page reconnects
 
 
+class StatsSettings(BaseModel):
+    """How the support figures are cut and the knowledge gaps grouped."""
+
+    model_config = ConfigDict(extra="forbid")
+    timezone: str = "UTC"  # an IANA name, e.g. Europe/Berlin: days, weeks and months start at local midnight
+    gap_similarity: float = Field(0.45, gt=0, lt=1)  # average cosine similarity within a knowledge-gap group
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Europe/Berlin") from None
+        return value
+
+
 class ServerSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     host: str = "127.0.0.1"
@@ -155,6 +174,7 @@ class Settings(BaseModel):
     tools: ToolsSettings = ToolsSettings()
     server: ServerSettings = ServerSettings()
     conversations: ConversationSettings = ConversationSettings()
+    stats: StatsSettings = StatsSettings()
     source_file: str = "<defaults>"
 
 
