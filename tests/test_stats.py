@@ -3,13 +3,16 @@ on a real PostgreSQL server."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 
 import pytest
 
 from kotaemon_like.conversations.gaps import knowledge_gaps
 from kotaemon_like.conversations.sql_store import SqlConversationStore
 from kotaemon_like.conversations.stats import ConversationStats, period, percentile
+from kotaemon_like.conversations.stats_export import to_csv
 
 from .postgres_server import postgres_server  # noqa: F401  (fixture)
 from .stats_day import DAY, EXPECTED, REFUNDS, SHIPPING, Clock, write_day
@@ -86,3 +89,10 @@ def test_unanswered_questions_group_into_two_knowledge_gaps(day_store, embedder)
     assert [(g["count"], g["conversations"]) for g in gaps] == [(3, 2), (2, 2)]
     assert set(gaps[0]["examples"]) == REFUNDS and set(gaps[1]["examples"]) == SHIPPING
     assert gaps[0]["reasons"] == {"unanswered": 3} and gaps[0]["topic"] in REFUNDS
+
+
+def test_csv_cells_are_escaped_and_never_run_as_formulas():
+    text = to_csv(["topic", "n"], [['=HYPERLINK("http://x")', 2], ["a, \"b\"\nc", None], ["-1+1", True]])
+    assert text.split("\r\n")[0] == "topic,n"
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[1:] == [["'=HYPERLINK(\"http://x\")", "2"], ["a, \"b\"\nc", ""], ["'-1+1", "yes"]]

@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse
 
 HERE = Path(__file__).parent
-ASSETS = {"chat.js", "console.js", "pages.css"}
+ASSETS = {"chat.js", "console.js", "pages.css", "stats.js", "stats.css"}
 # the pages load nothing from elsewhere and run no inline script
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
