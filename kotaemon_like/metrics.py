@@ -53,3 +53,10 @@ HTTP_SECONDS = Histogram("kl_http_request_seconds", "HTTP request time (to the f
                          buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
 DOCUMENTS_INDEXED = Gauge("kl_documents_indexed", "Files indexed, by status", ["status"])
 CHUNKS_INDEXED = Gauge("kl_chunks_indexed", "Chunks in the keyword index")
+
+# Customer service, counted where it happens (the conversation figures themselves come from the store:
+# conversations/service_metrics.py). Both series exist from the start, so a hit rate reads 0, not "no data".
+ANSWER_CACHE = Counter("kl_answer_cache_total", "Answer cache look-ups, by result (hit, miss)", ["result"])
+RATE_LIMITED = Counter("kl_rate_limited_total", "Requests refused by a rate limit, by route", ["route"])
+for _result in ("hit", "miss"):
+    ANSWER_CACHE.labels(_result)

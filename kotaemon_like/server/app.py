@@ -39,6 +39,7 @@ def create_app(settings: Settings, state: AppState | None = None, ui: bool = Tru
     app.include_router(agents.router)
     app.include_router(admin_staff.router)
     app.include_router(stats.router)
+    stats.watch(state)
     app.include_router(pages.router)
     app.include_router(openai_compat.router)
 

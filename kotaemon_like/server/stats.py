@@ -10,6 +10,7 @@ from fastapi.responses import FileResponse, Response
 
 from ..conversations.gaps import knowledge_gaps
 from ..conversations.records import StaffUser
+from ..conversations.service_metrics import SERVICE_METRICS
 from ..conversations.stats import ConversationStats, Period, period
 from ..conversations.stats_export import TABLES, tables, to_csv
 from .api import get_state
@@ -35,6 +36,11 @@ def stats_of(state: AppState) -> ConversationStats:
 
 def gaps_of(state: AppState, p: Period) -> list[dict]:
     return knowledge_gaps(stats_of(state), state.kb.embedder, state.desk.tenant, p, state.settings.stats.gap_similarity)
+
+
+def watch(state: AppState) -> None:
+    """Export the customer-service metrics of this app's conversation store on /metrics."""
+    SERVICE_METRICS.watch(state.conversations, state.settings.conversations.agent_timeout_s)
 
 
 @router.get("/api/admin/stats", summary="Support figures of a day, week or month in the configured time zone")
