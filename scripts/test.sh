@@ -2,6 +2,8 @@
 # Install everything the tests need on a fresh machine, then run them.
 #   bash scripts/test.sh                  # the whole suite
 #   bash scripts/test.sh -m "not slow"    # the quick subset (no model loading, no servers)
+#   bash scripts/test.sh -m image         # the container image, built and run (scripts/rehearse-image.sh)
+# Without -m the image tests are left out: a cold image build alone takes tens of minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,4 +23,6 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 export HF_HUB_OFFLINE=1 LITELLM_LOCAL_MODEL_COST_MAP=True GRADIO_ANALYTICS_ENABLED=False TOKENIZERS_PARALLELISM=false
-exec python3 -m pytest -q -p no:cacheprovider "$@"
+marker=(-m "not image")
+for arg in "$@"; do case "$arg" in -m|-m*) marker=() ;; esac; done
+exec python3 -m pytest -q -p no:cacheprovider "${marker[@]}" "$@"

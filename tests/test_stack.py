@@ -234,7 +234,18 @@ def test_dockerfile_builds_one_slim_cpu_image_run_as_non_root():
     text = (ROOT / "Dockerfile").read_text()
     froms = [arg for op, arg in steps if op == "FROM"]
     assert len(froms) >= 2 and re.search(r"PYTHON_IMAGE=python:3\.11-slim", text), "multi-stage, python:3.11-slim"
-    assert "download.pytorch.org/whl/cpu torch==2.13.0" in text and "-c constraints.txt ." in text
+    args = dict(arg.split("=", 1) if "=" in arg else (arg, None) for op, arg in steps if op == "ARG")
+    # Package sources are build arguments whose defaults work on any Docker host.
+    assert args["PIP_INDEX_URL"] == "https://pypi.org/simple" and args["TORCH_INDEX_URL"] == "https://download.pytorch.org/whl/cpu"
+    assert args["PIP_EXTRA_INDEX_URL"] == args["PIP_FIND_LINKS"] == args["PIP_CERT"] == ""
+    runs = " ".join(arg for op, arg in steps if op == "RUN")
+    assert '"torch==2.13.0+cpu"' in runs and "-c constraints.txt -r requirements.txt" in runs
+    for package in ("fonts-noto-cjk", "tesseract-ocr", "tesseract-ocr-chi-sim"):
+        assert re.search(rf"apt-get install [^&]*\b{package}\b", runs), f"the runtime image lacks {package}"
+    health = [arg for op, arg in steps if op == "HEALTHCHECK"]
+    assert len(health) == 1 and "/api/ready" in health[0] and "KL_PORT" in health[0]
+    command = [json.loads(arg) for op, arg in steps if op == "CMD"][-1]
+    assert _kl_accepts(command) and command[command.index("--config") + 1] == "config/stack.yaml"
     users = [arg for op, arg in steps if op == "USER"]
     assert users and users[-1].split(":")[0] not in ("root", "0"), "the runtime user must not be root"
     assert [json.loads(arg) for op, arg in steps if op == "ENTRYPOINT"] == [["kl"]]
@@ -242,6 +253,7 @@ def test_dockerfile_builds_one_slim_cpu_image_run_as_non_root():
     for setting in ("HF_HUB_OFFLINE=1", "LITELLM_LOCAL_MODEL_COST_MAP=True", "GRADIO_ANALYTICS_ENABLED=False"):
         assert setting in env
     ignored = [p for p in (ROOT / ".dockerignore").read_text().split() if not p.startswith(("#", "!"))]
+    assert {".git", "data/knowledge", "data/index", "**/__pycache__", ".env"} <= set(ignored)
     for op, arg in steps:
         if op == "COPY" and "--from=" not in arg:
             sources = [a for a in arg.split() if not a.startswith("--")][:-1]
