@@ -123,7 +123,7 @@ EOF
 
 PYTHON_IMAGE=${KL_PYTHON_IMAGE:-}
 REDIS_IMAGE=docker.io/library/redis:7-alpine
-POSTGRES_IMAGE=docker.io/library/postgres:16-alpine
+POSTGRES_IMAGE=docker.io/library/postgres:15-alpine
 if [ -z "$PYTHON_IMAGE" ]; then
     if pull docker.io/library/python:3.11-slim-bookworm && pull "$REDIS_IMAGE" && pull "$POSTGRES_IMAGE"; then
         PYTHON_IMAGE=docker.io/library/python:3.11-slim-bookworm
