@@ -443,7 +443,7 @@ class Rehearsal:
         path = self.folder / f"{name}.log"
         return path.read_text(errors="replace")[-tail:] if path.exists() else ""
 
-    def up(self, timeout_s: float = 200) -> None:
+    def up(self, timeout_s: float = 420) -> None:
         """Start each service once everything it depends on passes its healthcheck, as compose does."""
         need("redis-server", "redis-server")
         need("redis-cli", "redis-server")
