@@ -448,7 +448,8 @@ class Rehearsal:
         need("redis-server", "redis-server")
         need("redis-cli", "redis-server")
         self.redis.start()
-        healthy = {"redis", "qdrant"}  # qdrant: the FAISS folder stands in for it (see _override)
+        # qdrant: the FAISS folder stands in for it (see _override); postgres: a SQLite file (see env)
+        healthy = {"redis", "qdrant", "postgres"}
         wait_until(lambda: self.healthy("redis"), 20, what="redis healthcheck")
         pending = set(CONTAINER_PORTS)
         deadline = time.monotonic() + timeout_s
@@ -542,7 +543,7 @@ def prometheus(stack, tmp_path_factory):
         assert proc.poll() is None, (folder / "prometheus.log").read_text()[-2000:]
         try:
             active = httpx.get(f"{url}/api/v1/targets", timeout=5).json()["data"]["activeTargets"]
-        except httpx.HTTPError:
+        except (httpx.HTTPError, ValueError):  # ValueError: a starting Prometheus answers with a non-JSON body
             return False
         return len(active) == len(local) and all(t["health"] == "up" for t in active)
 
