@@ -177,7 +177,10 @@ class FaissVectorStore:
         if vectors.ndim != 2 or vectors.shape[1] != self.dim:
             raise DimensionMismatchError(f"vectors have shape {vectors.shape}; this store holds dimension {self.dim}")
         ids = np.array([vector_id(c.id) for c in chunks], dtype=np.int64)
-        with self._write() as con:
+        # the last of a repeated id wins, as INSERT OR REPLACE makes it in the rows
+        last = {int(i): n for n, i in enumerate(ids)}
+        keep = np.fromiter(last.values(), dtype=np.int64)
+        with self._write(ids[keep], vectors[keep]) as con:
             con.executemany(
                 "INSERT OR REPLACE INTO chunks (rowid, id, source, page, text, metadata, vector) VALUES (?,?,?,?,?,?,?)",
                 [(*sqlite_db.chunk_row(c, int(i)), v.tobytes()) for c, i, v in zip(chunks, ids, vectors)],
@@ -185,15 +188,29 @@ class FaissVectorStore:
             con.executemany("INSERT INTO changes (rowid) VALUES (?)", [(int(i),) for i in ids])
 
     def delete(self, source: str) -> int:
-        with self._write() as con:
+        write = self._write()
+        with write as con:
             ids = [r[0] for r in con.execute("SELECT rowid FROM chunks WHERE source = ?", (source,))]
             if ids:
                 con.execute("DELETE FROM chunks WHERE source = ?", (source,))
                 con.executemany("INSERT INTO changes (rowid) VALUES (?)", [(i,) for i in ids])
+            write.removed = ids
         return len(ids)
 
-    def _write(self) -> "_LoggedWrite":
-        return _LoggedWrite(self)
+    def _write(self, ids: np.ndarray | None = None, vectors: np.ndarray | None = None) -> "_LoggedWrite":
+        return _LoggedWrite(self, ids, vectors)
+
+    def _apply_own(self, removed: Sequence[int], ids: np.ndarray | None, vectors: np.ndarray | None, seq: int) -> None:
+        """Our committed write, applied from memory (no read-back); `seq` is its last log entry."""
+        touched = [*removed, *(ids.tolist() if ids is not None else [])]
+        present = [i for i in dict.fromkeys(touched) if i in self._ids]
+        if present:
+            self._index.remove_ids(np.array(present, dtype=np.int64))
+            self._ids.difference_update(present)
+        if ids is not None and len(ids):
+            self._index.add_with_ids(vectors, ids)
+            self._ids.update(ids.tolist())
+        self._seq = seq
 
     # -- reads -----------------------------------------------------------------------------------------
 
@@ -312,8 +329,9 @@ class FaissVectorStore:
 class _LoggedWrite:
     """A write transaction that first catches up with the log, then applies its own changes to the view."""
 
-    def __init__(self, store: FaissVectorStore):
-        self.store = store
+    def __init__(self, store: FaissVectorStore, ids: np.ndarray | None, vectors: np.ndarray | None):
+        self.store, self.ids, self.vectors = store, ids, vectors
+        self.removed: Sequence[int] = ()
 
     def __enter__(self) -> sqlite3.Connection:
         store = self.store
@@ -334,7 +352,9 @@ class _LoggedWrite:
             if exc_type:
                 store._con.execute("ROLLBACK")
             else:
+                seq = store._latest()
                 store._con.execute("COMMIT")
-                store._apply_log()
+                if seq > store._seq:
+                    store._apply_own(self.removed, self.ids, self.vectors, seq)
         finally:
             store._lock.release()
