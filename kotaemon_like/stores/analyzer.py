@@ -35,6 +35,15 @@ def stem(word: str) -> str:
     return _stemmer().stem(word) if word.isascii() else word
 
 
+def warm_up() -> None:
+    """Import the stemmer and the stop words now, in the calling thread.
+
+    nltk and llama-index imported for the first time by two threads at once (a search in the app while an
+    ingest worker splits its first file) can leave one of them a half-initialised module.
+    """
+    _stemmed_stopwords()
+
+
 @lru_cache(maxsize=1)
 def _stemmed_stopwords() -> frozenset[str]:
     return frozenset(stem(w) for w in stopwords()) | stopwords()

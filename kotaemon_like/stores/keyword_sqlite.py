@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ..components import Chunk, Filter, ScoredChunk
 from . import sqlite_db
-from .analyzer import query_terms, terms
+from .analyzer import query_terms, terms, warm_up
 
 
 class SqliteFtsKeywordIndex:
@@ -23,6 +23,7 @@ class SqliteFtsKeywordIndex:
     def __init__(self, params: Params | None = None, index_dir: Path | str = "data/index"):
         self.params = params or self.Params()
         path = ":memory:" if self.params.file == ":memory:" else Path(index_dir) / self.params.file
+        warm_up()  # before any worker thread starts
         self._lock = threading.RLock()
         self._con = sqlite_db.connect(path)
         sqlite_db.create_chunk_table(self._con)
