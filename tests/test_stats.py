@@ -12,7 +12,8 @@ import pytest
 from kotaemon_like.conversations.gaps import knowledge_gaps
 from kotaemon_like.conversations.sql_store import SqlConversationStore
 from kotaemon_like.conversations.stats import ConversationStats, period, percentile
-from kotaemon_like.conversations.stats_export import to_csv
+from kotaemon_like.conversations.gaps import gap_questions
+from kotaemon_like.conversations.stats_export import tables, to_csv
 
 from .postgres_server import postgres_server  # noqa: F401  (fixture)
 from .stats_day import DAY, EXPECTED, REFUNDS, SHIPPING, Clock, write_day
@@ -96,3 +97,28 @@ def test_csv_cells_are_escaped_and_never_run_as_formulas():
     assert text.split("\r\n")[0] == "topic,n"
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[1:] == [["'=HYPERLINK(\"http://x\")", "2"], ["a, \"b\"\nc", ""], ["'-1+1", "yes"]]
+
+
+def test_failed_questions_are_the_unanswered_ones_oldest_first(day_store):
+    stats = ConversationStats(day_store.engine)
+    questions = gap_questions(stats, "default", period("day", DAY, "Europe/Berlin"))
+    assert [q.text for q in questions] == [
+        "Can I get a refund for an opened item?", "Will you refund me if I already unpacked the product?",
+        "Do you ship to Norway?", "Can I return opened headphones and get my money back?",
+        "Do you deliver to Norway or Sweden?"]
+    assert {q.reason for q in questions} == {"unanswered"}
+    assert [q.text for q in gap_questions(stats, "default", period("day", DAY, "Europe/Berlin"), limit=2)] == [
+        "Can I return opened headphones and get my money back?", "Do you deliver to Norway or Sweden?"]
+
+
+def test_the_conversation_csv_rows_are_the_same_on_every_database(day_store):
+    stats = ConversationStats(day_store.engine)
+    p = period("day", DAY, "Europe/Berlin")
+    header, rows = tables(stats.figures("default", p), conversations=stats.conversation_rows("default", p))["conversations"]
+    parsed = list(csv.reader(io.StringIO(to_csv(header, rows))))
+    names = {v: k for k, v in day_store.ids.items()}
+    assert [(names[r[0]], r[3], r[7], r[8], r[10]) for r in parsed[1:]] == [
+        ("warranty", "closed", "no", "yes", "5"), ("order", "closed", "no", "yes", ""), ("refund", "closed", "yes", "no", "2"),
+        ("norway", "closed", "yes", "no", "4"), ("headphones", "closed", "no", "no", "1"), ("sweden", "bot", "yes", "no", ""),
+        ("hours", "closed", "no", "yes", "3")]
+    assert parsed[1][1] == "2026-03-09T23:30:00+00:00" and parsed[3][9] == "2026-03-10T09:05:00+00:00"

@@ -29,14 +29,14 @@ def gap_questions(stats: ConversationStats, tenant: str, p: Period, limit: int =
     """The failed questions of the period (newest `limit`), one per conversation and text."""
     handed = stats.handed_off(tenant)
     bad = stats.rated_badly(tenant)
-    query = (select(msg.c.conversation_id, msg.c.role, msg.c.text, msg.c.answered, handed.label("handed"), bad.label("bad"))
+    query = (select(msg.c.id, msg.c.conversation_id, msg.c.role, msg.c.text, msg.c.answered, handed.label("handed"), bad.label("bad"))
              .join(conv, (conv.c.tenant_id == msg.c.tenant_id) & (conv.c.id == msg.c.conversation_id))
              .where(msg.c.tenant_id == tenant, msg.c.role.in_(("customer", "assistant")),
                     stats.in_period(msg.c.created_at, p))
              .order_by(msg.c.conversation_id, msg.c.id))
     with stats.engine.connect() as c:
         rows = c.execute(query).all()
-    found: dict[tuple[str, str], Question] = {}
+    found: dict[tuple[str, str], tuple[int, Question]] = {}
     asked = None  # the customer message the next assistant reply answers
     for row in rows:
         if row.role == "customer":
@@ -47,9 +47,9 @@ def gap_questions(stats: ConversationStats, tenant: str, p: Period, limit: int =
         reason = "unanswered" if row.answered is False else "handed_off" if row.handed else "rated_badly" if row.bad else ""
         key = (asked.conversation_id, " ".join(asked.text.split()).lower())
         if reason and (key not in found or reason == "unanswered"):
-            found[key] = Question(asked.conversation_id, asked.text.strip(), reason)
+            found[key] = (asked.id, Question(asked.conversation_id, asked.text.strip(), reason))
         asked = None
-    return list(found.values())[-limit:]
+    return [question for _, question in sorted(found.values(), key=lambda item: item[0])][-limit:]
 
 
 def cluster(vectors: np.ndarray, threshold: float) -> list[int]:
