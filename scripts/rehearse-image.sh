@@ -102,10 +102,11 @@ make_debian_service() {  # variable-to-set name packages...
         "$BASE_LOCAL" "$*" > "$WORK/$name/Containerfile"
     if [ "$name" = postgres ]; then
         # The official image's contract: POSTGRES_USER / POSTGRES_PASSWORD / POSTGRES_DB, then `postgres ARGS`.
+        # UTF8 as there: without a locale initdb picks SQL_ASCII, and psycopg then returns bytes for text.
         cat >> "$WORK/$name/Containerfile" <<'EOF'
 RUN printf '%s\n' '#!/bin/sh' 'set -e' 'export PGDATA=/tmp/pgdata' \
       'printf "%s\n" "$POSTGRES_PASSWORD" > /tmp/pwfile' \
-      'initdb -U "$POSTGRES_USER" --auth=scram-sha-256 --pwfile=/tmp/pwfile >/tmp/initdb.log' \
+      'initdb -U "$POSTGRES_USER" -E UTF8 --locale=C.UTF-8 --auth=scram-sha-256 --pwfile=/tmp/pwfile >/tmp/initdb.log' \
       'rm /tmp/pwfile; echo "CREATE DATABASE \"$POSTGRES_DB\";" | postgres --single -D "$PGDATA" postgres >/dev/null' \
       'shift; exec postgres -k /tmp "$@"' > /usr/local/bin/pg-entrypoint && chmod +x /usr/local/bin/pg-entrypoint
 USER postgres
