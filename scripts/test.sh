@@ -9,13 +9,17 @@ cd "$(dirname "$0")/.."
 
 python3 -m pip install -q torch==2.13.0 -c constraints.txt -e ".[test]"
 
-# Debian packages the tests drive for real: Redis, PostgreSQL, headless Chromium, compose validation, Prometheus.
+# Debian packages the tests drive for real: Redis, PostgreSQL, headless Chromium, compose validation, Prometheus,
+# Tesseract.
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 [ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+# OCR of scanned PDF pages (pymupdf drives Tesseract; it needs the language data)
+command -v tesseract >/dev/null 2>&1 || missing+=(tesseract-ocr)
+[ -n "$(ls /usr/share/tesseract-ocr/*/tessdata/chi_sim.traineddata 2>/dev/null)" ] || missing+=(tesseract-ocr-chi-sim)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "installing Debian packages: ${missing[*]}"
     apt-get update -qq

@@ -12,7 +12,7 @@ from kotaemon_like import registry
 from kotaemon_like.ingest.manifest import IndexMismatchError
 
 from .conftest import write_config
-from .sample_pdfs import CHINESE, ENGLISH, SCANNED, write_cut_short
+from .sample_pdfs import CHINESE, ENGLISH, write_cut_short
 
 pytestmark = pytest.mark.slow
 
@@ -94,9 +94,10 @@ def test_bad_files_are_reported_and_never_stop_the_run(workdir, knowledge, embed
     write_cut_short(sample_pdfs / ENGLISH, knowledge / "cut.pdf")
     with pymupdf.open(sample_pdfs / ENGLISH) as doc:
         doc.save(knowledge / "locked.pdf", encryption=pymupdf.PDF_ENCRYPT_AES_256, user_pw="pw", owner_pw="pw2")
-    with pymupdf.open(sample_pdfs / SCANNED) as src, pymupdf.open() as out:
-        out.insert_pdf(src, from_page=0, to_page=1)
-        out.save(knowledge / "scan.pdf")
+    with pymupdf.open() as out:  # blank pages (scanned ones are read by OCR: test_ocr.py)
+        out.new_page()
+        out.new_page()
+        out.save(knowledge / "blank.pdf")
     (knowledge / "notes.docx").write_bytes(b"PK\x03\x04 not supported")
     (knowledge / "latin1.txt").write_bytes("Café opening hours: 9–17, Montag bis Freitag, geöffnet.".encode("cp1252"))
     (knowledge / "report.pdf.part").write_bytes(b"%PDF-1.7 still copying")
@@ -106,7 +107,7 @@ def test_bad_files_are_reported_and_never_stop_the_run(workdir, knowledge, embed
     assert by_source["empty.pdf"].action == "failed" and "empty" in by_source["empty.pdf"].error
     assert "not a readable PDF" in by_source["cut.pdf"].error
     assert "password" in by_source["locked.pdf"].error
-    assert "no text layer" in by_source["scan.pdf"].error
+    assert "all 2 page(s) are blank" in by_source["blank.pdf"].error
     assert by_source["notes.docx"].action == "skipped" and "unsupported file type '.docx'" in by_source["notes.docx"].error
     assert by_source["latin1.txt"].action == "new"
     assert "report.pdf.part" not in by_source  # still being copied: not even looked at

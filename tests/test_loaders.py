@@ -9,6 +9,8 @@ from kotaemon_like.ingest.loaders import LoadError, PdfLoader, TextLoader
 
 from .sample_pdfs import CHINESE, ENGLISH, ENGLISH_PAGES, SCANNED, write_cut_short
 
+NO_OCR = PdfLoader.Params(ocr="off")  # pages as their text layers give them; OCR has its own tests (test_ocr.py)
+
 
 def test_english_pdf_pages_keep_their_numbers(sample_pdfs):
     docs = PdfLoader().load(str(sample_pdfs / ENGLISH), "policy.pdf")
@@ -30,7 +32,7 @@ def test_real_pdfs_from_the_evaluation_set(pdfs):
     assert "Federal Aviation Administration" in docs[0].text
     zh = PdfLoader().load(str(pdfs / "mineru_intro_zh.pdf"), "zh.pdf")
     assert "化学方程式" in zh[0].text and "国际化合物标识" in zh[0].text
-    scanned = PdfLoader().load(str(pdfs / "ocrmypdf_multipage_scanned.pdf"), "scan.pdf")
+    scanned = PdfLoader(NO_OCR).load(str(pdfs / "ocrmypdf_multipage_scanned.pdf"), "scan.pdf")
     assert [d.page for d in scanned] == [4] and scanned[0].metadata["pages"] == 6
 
 
@@ -45,11 +47,11 @@ def scanned_only(sample_pdfs, target):
 def test_scanned_pdf_without_text_layer_is_refused(sample_pdfs, tmp_path):
     path = scanned_only(sample_pdfs, tmp_path / "scan.pdf")
     with pytest.raises(LoadError, match=r"no text layer on any of its 3 page\(s\).*OCR"):
-        PdfLoader().load(str(path), "scan.pdf")
+        PdfLoader(NO_OCR).load(str(path), "scan.pdf")
 
 
 def test_partly_scanned_pdf_keeps_the_pages_with_text(sample_pdfs):
-    docs = PdfLoader().load(str(sample_pdfs / SCANNED), "scan.pdf")
+    docs = PdfLoader(NO_OCR).load(str(sample_pdfs / SCANNED), "scan.pdf")
     assert [d.page for d in docs] == [4]
     assert docs[0].metadata["pages"] == 6
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Callable, Iterator, Union
 
 from ..components import Chunk
 from .manifest import FileRecord
+from .ocr import PageTally
 from .scanner import FileResult
 
 if TYPE_CHECKING:
@@ -47,11 +48,11 @@ class FileJob:
     stored: int = 0  # chunks written to the stores
     cleared: bool = False  # what was indexed for it before is gone from the stores
     marked: bool = False  # carries the in-progress manifest record
+    tally: PageTally = field(default_factory=PageTally)  # a PDF's pages by how they were read (text, OCR, blank, ...)
 
     @property
     def note(self) -> str:
-        empty = self.pages - self.documents
-        return f"{empty} of {self.pages} pages have no text layer (scanned?) and were skipped" if empty > 0 and self.pages else ""
+        return self.tally.note()
 
 
 @dataclass

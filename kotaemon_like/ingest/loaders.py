@@ -12,8 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..components import Document
 from .errors import LoadError
 from .files import iter_blocks, read_regular
-from .text_pages import decode_text, pseudo_pages
+from .ocr import OcrMode, PageReader, PageTally
 from .page_kinds import PageCleaner
+from .text_pages import decode_text, pseudo_pages
 
 log = logging.getLogger(__name__)
 __all__ = ["LoadError", "PdfLoader", "TextLoader", "file_sha256", "no_pages_error"]
@@ -41,16 +42,25 @@ def _read_nonempty(path: str) -> bytes:
 
 
 class PdfLoader:
-    """PDF text via pymupdf, one document per page that has text."""
+    """PDF text via pymupdf, one document per page that has text; pages that are images are read by OCR."""
 
     class Params(BaseModel):
         model_config = ConfigDict(extra="forbid")
         min_chars: int = 1  # a page with fewer non-blank characters counts as having no text
+        ocr: OcrMode = "auto"  # auto: image-only pages when Tesseract is installed; force: every page; off
+        ocr_languages: str = "eng+chi_sim"  # Tesseract language codes joined by +; uninstalled ones are skipped
+        ocr_dpi: int = Field(300, ge=72, le=600)  # at most; never finer than the page's own images
+        tessdata: str = ""  # Tesseract's language folder; "" = $TESSDATA_PREFIX or the installed one
 
     suffixes = (".pdf",)
 
     def __init__(self, params: Params | None = None):
         self.params = params or self.Params()
+        self.page_reader(PageTally())  # checks the OCR settings once, at start
+
+    def page_reader(self, tally: PageTally) -> PageReader:
+        p = self.params
+        return PageReader(p.ocr, p.ocr_languages, p.ocr_dpi, tessdata=p.tessdata, min_chars=p.min_chars, tally=tally)
 
     def load(self, path: str, source: str) -> list[Document]:
         data = _read_nonempty(path)
@@ -66,24 +76,19 @@ class PdfLoader:
                 raise no_pages_error(pdf)
             documents = []
             cleaner = page_cleaner(pdf)
+            reader = self.page_reader(PageTally())
             for number, page in enumerate(pdf, start=1):
-                try:
-                    text = page.get_text("text")
-                except Exception as exc:
-                    log.warning("page unreadable", extra={"source": source, "page": number, "error": str(exc)})
-                    continue
-                if len(text.strip()) >= self.params.min_chars:
+                read = reader.read(page, source)
+                if read is not None:
+                    text, extra = read
                     text = cleaner.clean(text, source, number)
                     if text is None:  # a contents or index page
                         continue
                     documents.append(
-                        Document(text=text, source=source, page=number, sha256=sha, metadata={"pages": pdf.page_count})
+                        Document(text=text, source=source, page=number, sha256=sha, metadata={"pages": pdf.page_count, **extra})
                     )
             if not documents:
-                raise LoadError(
-                    f"no text layer on any of its {pdf.page_count} page(s) (a scanned PDF?); "
-                    "run OCR on it first, e.g. `ocrmypdf in.pdf out.pdf`"
-                )
+                raise LoadError(reader.tally.nothing_found(pdf.page_count))
         return documents
 
 

@@ -52,7 +52,7 @@ class Manifest:
             raise IndexMismatchError(
                 f"the index in {self.path.parent} was built with embedder '{meta['embedder']}' (dim {meta.get('dim')}) "
                 f"but the config names '{name}' (dim {dim}); run `kl reindex` to rebuild it, "
-                "or set embedder.model back"
+                "or set the embedder section back"
             )
 
     def reset(self) -> None:

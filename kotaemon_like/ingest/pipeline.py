@@ -111,7 +111,7 @@ class Indexer:
                 f"file is {stat.st_size / 2**20:.0f} MB, over the {self.max_bytes / 2**20:.0f} MB limit (ingest.max_file_mb)"
             )
         made = 0
-        for document in iter_documents(loader, str(path), job.source):
+        for document in iter_documents(loader, str(path), job.source, job.tally):
             if not job.documents:
                 job.sha256, job.pages = document.sha256, int(document.metadata.get("pages", 0))
             job.documents += 1

@@ -14,22 +14,25 @@ import pymupdf
 
 from ..components import Document, Loader
 from .loaders import LoadError, PdfLoader, file_sha256, no_pages_error, page_cleaner
+from .ocr import PageTally
 
 log = logging.getLogger(__name__)
 STORE_SHRINK_PAGES = 32
 
 
-def iter_documents(loader: Loader, path: str, source: str) -> Iterator[Document]:
-    """The documents of one file, as lazily as its loader allows; raises `LoadError` like `load`."""
+def iter_documents(loader: Loader, path: str, source: str, tally: PageTally | None = None) -> Iterator[Document]:
+    """The documents of one file, as lazily as its loader allows; raises `LoadError` like `load`.
+
+    A PDF's pages are counted by kind (text, OCR, blank, image only) in `tally` as they are read."""
     lazy = getattr(loader, "iter_load", None)
     if lazy is not None:
         return lazy(path, source)
     if type(loader) is PdfLoader:
-        return iter_pdf_pages(loader, path, source)
+        return iter_pdf_pages(loader, path, source, tally)
     return iter(loader.load(path, source))
 
 
-def iter_pdf_pages(loader: PdfLoader, path: str, source: str) -> Iterator[Document]:
+def iter_pdf_pages(loader: PdfLoader, path: str, source: str, tally: PageTally | None = None) -> Iterator[Document]:
     """`PdfLoader.load`, one page at a time: MuPDF reads the file as pages are asked for, never all of it at once."""
     sha = file_sha256(path)  # refuses anything but a regular file before MuPDF opens it
     if os.path.getsize(path) == 0:
@@ -45,23 +48,18 @@ def iter_pdf_pages(loader: PdfLoader, path: str, source: str) -> Iterator[Docume
             raise no_pages_error(pdf)
         found = 0
         cleaner = page_cleaner(pdf)
+        reader = loader.page_reader(tally if tally is not None else PageTally())
         for number, page in enumerate(pdf, start=1):
-            try:
-                text = page.get_text("text")
-            except Exception as exc:
-                log.warning("page unreadable", extra={"source": source, "page": number, "error": str(exc)})
-                continue
+            read = reader.read(page, source)
             if number % STORE_SHRINK_PAGES == 0:
                 # MuPDF keeps every page's fonts and streams in its cache: 0.3 MB a page, 400 MB for 1,000 pages
                 pymupdf.TOOLS.store_shrink(100)
-            if len(text.strip()) >= loader.params.min_chars:
+            if read is not None:
                 found += 1
+                text, extra = read
                 text = cleaner.clean(text, source, number)
                 if text is None:  # a contents or index page
                     continue
-                yield Document(text=text, source=source, page=number, sha256=sha, metadata={"pages": pdf.page_count})
+                yield Document(text=text, source=source, page=number, sha256=sha, metadata={"pages": pdf.page_count, **extra})
         if not found:
-            raise LoadError(
-                f"no text layer on any of its {pdf.page_count} page(s) (a scanned PDF?); "
-                "run OCR on it first, e.g. `ocrmypdf in.pdf out.pdf`"
-            )
+            raise LoadError(reader.tally.nothing_found(pdf.page_count))

@@ -16,7 +16,7 @@ class SingleParams(BaseModel):
 
 
 class VectorRetriever:
-    """Nearest chunks by cosine similarity; relevance is the cosine itself."""
+    """Nearest chunks by cosine similarity; relevance is the cosine on the embedder's 0..1 scale."""
 
     Params = SingleParams
 
@@ -26,7 +26,7 @@ class VectorRetriever:
 
     def candidates(self, query: str, k: int, filter: Filter | None = None) -> list[ScoredChunk]:
         hits = self.vector_store.search(self.embedder.embed_query(query), k, filter)
-        return [ScoredChunk(h.chunk, h.score, max(0.0, h.score)) for h in hits]
+        return [ScoredChunk(h.chunk, h.score, self.embedder.relevance(h.score)) for h in hits]
 
     def retrieve(self, query: str, k: int | None = None, filter: Filter | None = None) -> list[ScoredChunk]:
         k = k or self.params.top_k
