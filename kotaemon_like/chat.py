@@ -144,14 +144,20 @@ class ChatEngine:
         filter: Filter | None = None,
         channel: str = "api",
         history: list[Message] | None = None,
+        conversations=None,
+        pending=None,
     ) -> Iterator[Event]:
-        """One turn. `history` given by the caller (OpenAI-style clients send it) replaces server memory."""
+        """One turn. `history` given by the caller (OpenAI-style clients send it) replaces server memory.
+
+        `conversations` and `pending` replace the engine's own for this turn: the conversation layer passes a
+        desk bound to the owned conversation and its store-kept pending questions.
+        """
         remember = history is None
         session_id = session_id or uuid.uuid4().hex
         metrics.CHAT_REQUESTS.labels(channel).inc()
         start = time.perf_counter()
         history = self.memory.load(session_id) if history is None else history
-        results = self.tools.run(message, session_id, history) if self.tools else []
+        results = self.tools.run(message, session_id, history, conversations, pending) if self.tools else []
         for result in results:
             yield ToolEvent(**dataclasses.asdict(result))
         if results and (self.llm is None or any(r.status == "needs-input" for r in results)):

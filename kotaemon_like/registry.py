@@ -259,7 +259,7 @@ def build_conversations(settings: Settings, migrate: bool = True):
 
 
 def build_chat(kb: KnowledgeBase, toolbox=None, desk=None):
-    """The chat engine; with `desk` (from build_conversations) plugins reach the conversation store."""
+    """The chat engine; with `desk` (from build_conversations) plugins can open tickets from any channel."""
     from .chat import ChatEngine
     from .retrievers.gate import RelevanceGate
 
@@ -272,6 +272,6 @@ def build_chat(kb: KnowledgeBase, toolbox=None, desk=None):
     return ChatEngine(
         build_retriever(kb), generator, memory, settings.chat.min_relevance, llm=llm,
         summarize_memory=bool(getattr(getattr(memory, "params", None), "summary", False)), toolbox=toolbox,
-        pending=desk.pending if desk is not None else None, conversations=desk,
+        conversations=desk,  # unbound: no client-given session id ever reaches an owned conversation
         gate=RelevanceGate(chat.min_relevance, kb.embedder, chat.min_similarity),
     )

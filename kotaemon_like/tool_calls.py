@@ -58,19 +58,23 @@ class ToolCalls:
         self.pending = pending if pending is not None else InProcessPendingQuestions()
         self.conversations = conversations
 
-    def run(self, message: str, session_id: str, history: list[Message]) -> list:
+    def run(self, message: str, session_id: str, history: list[Message], conversations: Any = None,
+            pending: PendingQuestions | None = None) -> list:
+        """`conversations` / `pending` given for this turn replace the defaults (an owned conversation's own)."""
         from .tools import ToolContext
 
-        context = ToolContext.from_messages(session_id, history, conversations=self.conversations)
+        conversations = conversations if conversations is not None else self.conversations
+        pending = pending if pending is not None else self.pending
+        context = ToolContext.from_messages(session_id, history, conversations=conversations)
         calls = self._llm_calls(message, history) if self.llm is not None else None
         if calls is None:  # no LLM, or it failed: the embedded router decides
-            decision = self.toolbox.route(message, self.pending.take(session_id))
+            decision = self.toolbox.route(message, pending.take(session_id))
             calls = [(decision, decision.name, decision.arguments)] if decision else []
         results = []
         for decision, name, arguments in calls:
             result = self.toolbox.call(name, arguments, context)
             if result.status == "needs-input" and decision is not None:
-                self.pending.put(session_id, decision)
+                pending.put(session_id, decision)
             results.append(result)
         return results
 

@@ -165,8 +165,11 @@ def test_nobody_online_offers_a_ticket_the_next_message_opens_it(everyone_away):
         "waiting_on_customer"
     texts = [m["text"] for m in customer.transcript()["messages"]]
     assert any("We will call you today." in t for t in texts) and not any("VIP" in t for t in texts)
-    assert agent.post(f"/tickets/{ticket['number']}/status", {"status": "open"}).status_code == 409
+    customer.say("Great, I am home after 5 pm.")  # the customer's answer puts the ticket back with its agent
+    detail = agent.get(f"/tickets/{ticket['number']}").json()
+    assert detail["status"] == "assigned" and detail["entries"][-2]["text"] == "Great, I am home after 5 pm."
     assert agent.post(f"/tickets/{ticket['number']}/status", {"status": "resolved"}).json()["status"] == "resolved"
+    assert agent.post(f"/tickets/{ticket['number']}/status", {"status": "waiting_on_customer"}).status_code == 409
     rated = httpx.post(f"{url}/api/conversations/{customer.id}/rating", json={"score": 4, "ticket": ticket["number"]},
                        headers=customer.headers, timeout=30)
     assert rated.status_code == 200

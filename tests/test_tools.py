@@ -84,7 +84,7 @@ def test_bad_or_missing_arguments_never_reach_the_plugin_or_the_breaker(make_too
 def test_create_ticket_stores_the_ticket_with_the_conversation(make_toolbox, desk):
     box = make_toolbox()
     conversation, _ = desk.store.create_conversation("default", "web")
-    context = ToolContext.from_messages(conversation.id, HISTORY, conversations=desk)
+    context = ToolContext.from_messages(conversation.id, HISTORY, conversations=desk.bound(conversation.id))
     result = box.call(
         "create_ticket",
         {"title": "Cracked blender jar", "description": "The jar was cracked on arrival.", "contact": "ana@example.com", "priority": "high"},
@@ -99,6 +99,10 @@ def test_create_ticket_stores_the_ticket_with_the_conversation(make_toolbox, des
     unwired = box.call("create_ticket", {"title": "x", "description": "y", "contact": "ana@example.com"},
                        ToolContext.from_messages("s", HISTORY))
     assert unwired.status == "failed" and len(desk.store.tickets("default")) == 1
+    # unbound (the OpenAI endpoint, the demo UI): a session id naming someone's conversation links nothing to it
+    other = box.call("create_ticket", {"title": "x", "description": "y", "contact": "eve@example.com"},
+                     ToolContext.from_messages(conversation.id, HISTORY, conversations=desk))
+    assert other.status == "ok" and [t.conversation_id for t in desk.store.tickets("default")] == [None, conversation.id]
 
 
 def test_handoff_queues_the_conversation_and_tells_the_place(make_toolbox, desk):
@@ -107,7 +111,8 @@ def test_handoff_queues_the_conversation_and_tells_the_place(make_toolbox, desk)
     first, _ = store.create_conversation("default", "web")
     second, _ = store.create_conversation("default", "web")
     call = lambda conversation, reason="": box.call(  # noqa: E731
-        "handoff_to_human", {"reason": reason} if reason else {}, ToolContext.from_messages(conversation.id, HISTORY, desk))
+        "handoff_to_human", {"reason": reason} if reason else {},
+        ToolContext.from_messages(conversation.id, HISTORY, desk.bound(conversation.id)))
     offered = call(first, "wants a refund")
     assert offered.status == "ok" and "ticket" in offered.message and "email address" in offered.message
     assert store.get_conversation("default", first.id).state == "bot"  # nobody online: a ticket is offered instead
@@ -120,6 +125,8 @@ def test_handoff_queues_the_conversation_and_tells_the_place(make_toolbox, desk)
     waiting = store.queue("default")
     assert [(e.conversation.id, e.position) for e in waiting] == [(first.id, 1), (second.id, 2)]
     assert waiting[0].conversation.handoff_reason == "wants a refund"
+    unbound = box.call("handoff_to_human", {}, ToolContext.from_messages(second.id, HISTORY, desk))
+    assert "customer chat" in unbound.message  # a client-given session id never queues someone's conversation
     assert store.take("default", first.id, agent.id)
     assert "already with you" in call(first).message
     assert [(e.conversation.id, e.position) for e in store.queue("default")] == [(second.id, 1)]

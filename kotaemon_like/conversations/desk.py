@@ -47,18 +47,29 @@ class StorePendingQuestions:
 
 
 class ConversationDesk:
-    """The hand-off rules (agents online, business hours, queue place) and ticket creation for one tenant."""
+    """The hand-off rules (agents online, business hours, queue place) and ticket creation for one tenant.
 
-    def __init__(self, store: ConversationStore, settings: ConversationSettings, tenant: str):
+    Bound to an owned conversation (`bound(id)`, what the conversation service hands plugins), it queues that
+    conversation and links tickets to it. Unbound (the CLI, the demo UI, the OpenAI-compatible endpoint) it
+    never looks a conversation up by the session id it is given: that id comes from the client.
+    """
+
+    def __init__(self, store: ConversationStore, settings: ConversationSettings, tenant: str,
+                 conversation_id: str | None = None):
         self.store, self.settings, self.tenant = store, settings, tenant
+        self.conversation_id = conversation_id
         self.pending = StorePendingQuestions(store, tenant)
 
-    def handoff(self, conversation_id: str, reason: str = "", history: Sequence[Mapping[str, str]] = ()) -> str:
+    def bound(self, conversation_id: str) -> "ConversationDesk":
+        return ConversationDesk(self.store, self.settings, self.tenant, conversation_id)
+
+    def handoff(self, session_id: str, reason: str = "", history: Sequence[Mapping[str, str]] = ()) -> str:
         """Queue the conversation for a person and say where it stands, or offer a ticket when nobody can come."""
-        conversation = self.store.get_conversation(self.tenant, conversation_id)
+        conversation_id = self.conversation_id
+        conversation = self.store.get_conversation(self.tenant, conversation_id) if conversation_id else None
         if conversation is None:  # a session outside the conversation layer (`kl chat`, the demo UI)
-            return self._offer_ticket(conversation_id, reason, history,
-                                      "Agents answer in the customer chat, not here.")
+            return ("Agents answer in the customer chat, not here. I can open a ticket instead: tell me what happened "
+                    "and the email address or phone number our support team should use.")
         if conversation.state == AGENT:
             return "An agent is already with you in this conversation."
         if conversation.state == CLOSED:
@@ -89,8 +100,7 @@ class ConversationDesk:
 
     def open_ticket(self, title: str, description: str, priority: str, contact: str, session_id: str,
                     history: Sequence[Mapping[str, str]]) -> Ticket:
-        conversation = self.store.get_conversation(self.tenant, session_id) if session_id else None
-        ticket = self.store.create_ticket(self.tenant, title, description, priority, contact,
-                                          conversation.id if conversation else None, history)
+        """A ticket, linked to the bound conversation (its replies then reach the customer's chat)."""
+        ticket = self.store.create_ticket(self.tenant, title, description, priority, contact, self.conversation_id, history)
         log.info("ticket opened", extra={"ticket": ticket.number, "priority": priority})
         return ticket

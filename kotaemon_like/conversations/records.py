@@ -76,7 +76,7 @@ class Ticket:
 class TicketEntry:
     id: int
     ticket_id: int
-    kind: str  # reply | note | status
+    kind: str  # reply (to the customer) | note (internal) | status | customer (their answer)
     author: str
     text: str
     created_at: dt.datetime

@@ -42,11 +42,14 @@ class ConversationService:
             raise StateConflict("this conversation is closed; start a new one")
         history = self._history(current.id)
         self.store.add_message(self.tenant, current.id, "customer", text)
+        self._answer_tickets(current.id, text)
         if current.state != BOT:
             yield self.state_event(current, "Your message was passed to the agent." if current.state == AGENT else "")
             return
         record = TurnRecord()
-        for event in self.engine.turn(text, session_id=current.id, filter=filter, channel=current.channel, history=history):
+        turn = self.engine.turn(text, session_id=current.id, filter=filter, channel=current.channel, history=history,
+                                conversations=self.desk.bound(current.id), pending=self.desk.pending)
+        for event in turn:
             record.add(event)
             yield event
         answered = bool(record.done and record.done.answered)
@@ -60,16 +63,23 @@ class ConversationService:
         self.store.set_unanswered(self.tenant, current.id, unanswered)
         limit = self.settings.handoff_after_unanswered
         if limit and unanswered >= limit:
-            notice = self.desk.handoff(current.id, f"the assistant could not answer {unanswered} questions in a row",
-                                       [{"role": m.role, "content": m.content} for m in history])
+            notice = self.desk.bound(current.id).handoff(
+                current.id, f"the assistant could not answer {unanswered} questions in a row",
+                [{"role": m.role, "content": m.content} for m in history])
             self.store.add_message(self.tenant, current.id, "system", notice)
             self.store.set_unanswered(self.tenant, current.id, 0)
             yield self.state_event(self.store.get_conversation(self.tenant, current.id), notice)
 
+    def _answer_tickets(self, conversation_id: str, text: str) -> None:
+        """A customer writing while a ticket of theirs waits on them answers it: back to its agent."""
+        for ticket in self.store.tickets(self.tenant, status="waiting_on_customer", conversation_id=conversation_id):
+            self.store.add_ticket_entry(self.tenant, ticket.id, "customer", text, author="customer")
+            self.store.set_ticket_status(self.tenant, ticket.id, "assigned", author="customer")
+
     def ask_for_person(self, conversation: Conversation) -> StateEvent:
         """The customer pressed "talk to a person": queue them, or offer a ticket when nobody can come."""
         history = [{"role": m.role, "content": m.content} for m in self._history(conversation.id)]
-        notice = self.desk.handoff(conversation.id, "the customer asked for a person", history)
+        notice = self.desk.bound(conversation.id).handoff(conversation.id, "the customer asked for a person", history)
         self.store.add_message(self.tenant, conversation.id, "system", notice)
         return self.state_event(self.store.get_conversation(self.tenant, conversation.id), notice)
 

@@ -108,7 +108,8 @@ async function showTicket() {
   body.appendChild(el("div", "msg customer", k.description));
   for (const h of k.history) body.appendChild(el("div", "msg " + (h.role === "user" ? "customer" : "assistant"), h.content));
   for (const e of k.entries) {
-    const div = el("div", "msg " + (e.kind === "reply" ? "agent" : e.kind === "note" ? "assistant note" : "system"));
+    const role = { reply: "agent", note: "assistant note", customer: "customer" }[e.kind] || "system";
+    const div = el("div", "msg " + role);
     div.append(el("div", "who", `${e.kind} · ${e.author}`), el("div", "text", e.text));
     body.appendChild(div);
   }
