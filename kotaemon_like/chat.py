@@ -16,13 +16,14 @@ from .memory.summary import summarize
 from .retrievers.followup import rewrite_query
 from .retrievers.gate import RelevanceGate
 from .stores.analyzer import has_cjk
-from .tool_calls import ToolCalls, tool_text
+from .tool_calls import ToolCalls, ToolTurn, tool_text
+from .tools.offers import offer
 
 log = logging.getLogger(__name__)
 
-NO_ANSWER = {
-    "en": "Sorry, I could not find this in the knowledge base. Would you like me to hand you over to a human agent?",
-    "zh": "抱歉，知识库中没有找到相关内容。需要为您转接人工客服吗？",
+NO_ANSWER = {  # ends with the hand-off offer, so a "yes" on the next turn is recognised from the transcript
+    "en": f"Sorry, I could not find this in the knowledge base. {offer('handoff_to_human', 'en')}",
+    "zh": f"抱歉，知识库中没有找到相关内容。{offer('handoff_to_human', 'zh')}",
 }
 
 
@@ -157,17 +158,21 @@ class ChatEngine:
         metrics.CHAT_REQUESTS.labels(channel).inc()
         start = time.perf_counter()
         history = self.memory.load(session_id) if history is None else history
-        results = self.tools.run(message, session_id, history, conversations, pending) if self.tools else []
-        for result in results:
-            yield ToolEvent(**dataclasses.asdict(result))
-        if results and (self.llm is None or any(r.status == "needs-input" for r in results)):
-            # the plugin's own words answer (or ask for what is missing); no LLM to phrase them
-            yield from self._answer_with(message, session_id, tool_text(results), start, remember)
-            return
-        if results:  # the LLM answers with the tool results in view
-            history = [*history, *(Message("system", f"Result of the {r.name} tool: {r.message}") for r in results)]
+        # retrieve first: how well the knowledge base answers the message is weighed against the tool router
         query = rewrite_query(message, history, self.llm)
         hits = self.retriever.retrieve(query, filter=filter)
+        knowledge = max((h.relevance for h in hits), default=0.0)
+        tools = (self.tools.run(message, session_id, history, conversations, pending, knowledge=knowledge)
+                 if self.tools else ToolTurn())
+        results = tools.results
+        for result in results:
+            yield ToolEvent(**dataclasses.asdict(result))
+        if results and (self.llm is None or tools.routed_by != "llm" or any(r.status == "needs-input" for r in results)):
+            # the plugin's own words answer (or ask for what is missing)
+            yield from self._answer_with(message, session_id, tool_text(results), start, remember)
+            return
+        if results:  # the LLM answers from its own tool calls and their results
+            history = [*history, Message("user", message), *tools.messages]
         sources = self.gate.sources(query, hits)
         log.debug("retrieved", extra={"query": query, "hits": len(hits), "relevant": len(sources),
                                       "best": round(max((h.relevance for h in hits), default=0.0), 3)})

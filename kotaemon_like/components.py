@@ -137,8 +137,19 @@ class Retriever(Protocol):
 
 @dataclass(frozen=True)
 class Message:
-    role: str  # "system" | "user" | "assistant"
+    role: str  # "system" | "user" | "assistant" | "tool"
     content: str
+    tool_calls: tuple[dict, ...] = ()  # an assistant's function calls, OpenAI-shaped ({"id", "type", "function"})
+    tool_call_id: str = ""  # a "tool" message: the id of the call it answers
+
+    def as_openai(self) -> dict:
+        """The OpenAI chat-completions form of the message (function-calling fields only when set)."""
+        message: dict = {"role": self.role, "content": self.content}
+        if self.tool_calls:
+            message["tool_calls"] = [dict(c) for c in self.tool_calls]
+        if self.tool_call_id:
+            message["tool_call_id"] = self.tool_call_id
+        return message
 
 
 @dataclass(frozen=True)

@@ -95,7 +95,7 @@ class ToolsSettings(BaseModel):
     breaker: BreakerSettings = BreakerSettings()
     stale_results: bool = True  # on failure, reuse the last good result for the same arguments, marked stale
     reload: bool = True  # pick up added or changed plugin files while running
-    router_threshold: float = Field(0.5, ge=0, le=1)  # without an LLM: similarity a message needs to call a plugin
+    router_threshold: float = Field(0.45, ge=0, le=1)  # without an LLM: similarity a request needs to call a plugin
 
 
 class BusinessHours(BaseModel):

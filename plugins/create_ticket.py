@@ -24,10 +24,24 @@ class CreateTicket(ToolPlugin):
         "the item I received is broken",
         "I want someone to call me back",
         "please create a ticket for this issue",
+        "log a ticket for me",
         "I want to escalate this",
+        "my product arrived damaged",
+        "我要投诉",
+        "请帮我提交一个工单",
+        "帮我建一个工单",
+        "我收到的商品坏了",
+        "请让客服给我回电话",
     )
-    counter_examples = ("what is your refund policy", "how do I return an item")
-    keywords = ("complaint", "ticket", "broken", "damaged", "refund")
+    counter_examples = (  # questions about tickets and bug reports, not a request to open one
+        "what is your refund policy",
+        "how do I return an item",
+        "how do I report a bug",
+        "what is a bug ticket",
+        "how does the bug tracking system work",
+        "如何报告错误",
+        "退款政策是什么",
+    )
     # Linear on any input: a match may only start where a run of its characters starts (the
     # lookbehinds), and every repeat is bounded, so a long run of letters is scanned once, not once per letter.
     patterns = {

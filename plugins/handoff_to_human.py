@@ -19,8 +19,23 @@ class HandoffToHuman(ToolPlugin):
         "connect me to an agent",
         "let me talk to customer service",
         "I need a human, not a bot",
+        "this is useless, let me talk to someone",
+        "you are not helping, get me a person",
+        "transfer me to a representative",
+        "connect me with someone from support",
+        "转人工",
+        "我要人工客服",
+        "帮我转接人工",
+        "我想找真人客服",
+        "我想和真人聊",
+        "给我找个真人",
     )
-    keywords = ("human", "agent", "person", "representative", "operator")
+    counter_examples = (  # questions that mention people or agents but ask for information
+        "who is the person responsible for this",
+        "who maintains this package",
+        "what does the agent program do",
+        "谁负责维护这个软件",
+    )
 
     def run(
         self,

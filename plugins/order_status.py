@@ -26,7 +26,7 @@ class OrderStatus(ToolPlugin):
     name = "order_status"
     description = "Look up an order by its 5-digit order number: status, items, carrier, tracking number and expected delivery date."
     label = "order lookup"
-    examples = (
+    examples = (  # the customer's own order, asked after in many ways
         "where is my order",
         "where is my package",
         "track my order",
@@ -35,15 +35,37 @@ class OrderStatus(ToolPlugin):
         "when will my order arrive",
         "my parcel has not arrived",
         "tracking number for my order",
+        "I have not received my delivery yet",
+        "my order still hasn't arrived",
+        "check order 12345",
+        "我的订单到哪了",
+        "查一下我的订单",
+        "我的包裹什么时候到",
+        "我的快递还没到",
+        "订单发货了吗",
+        "查询订单物流",
     )
-    counter_examples = (  # general questions the knowledge base answers
+    counter_examples = (  # general questions the knowledge base answers, though they mention orders and packages
         "how long does shipping take",
         "how much does delivery cost",
         "do you ship internationally",
         "how do I cancel an order",
         "what is your return policy",
+        "how do I install a package",
+        "how do I hold back a package from being upgraded",
+        "how do I remove a package",
+        "what is a package",
+        "which package contains this file",
+        "in what order are the scripts run",
+        "how do I check the status of a package",
+        "如何安装软件包",
+        "怎么删除软件包",
+        "什么是软件包",
+        "发货需要几天",
+        "运费怎么算",
+        "订单取消后怎么退款",
+        "订单可以取消吗",
     )
-    keywords = ("order", "package", "parcel", "tracking", "shipped", "delivery")
     patterns = {"order_id": r"(?<!\d)#?(\d{5})(?!\d)"}
     questions = {"order_id": "What is your order number? It is the 5-digit number in your order confirmation email."}
 

@@ -14,7 +14,7 @@ from kotaemon_like.chat import DoneEvent, TokenEvent, ToolEvent
 
 from .conftest import ROOT, write_config
 from .fake_llm import start_fake_llm
-from .tool_fixtures import orders_server  # noqa: F401  (fixture)
+from .tool_fixtures import desk, orders_server  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.slow
 
@@ -76,18 +76,22 @@ def test_failing_orders_service_opens_the_breaker_and_answers_stay_fast(workdir,
 
 
 def test_llm_function_calling_then_the_llm_answers_with_the_result(workdir, orders_server, monkeypatch):
+    """The fake LLM receives the tool schemas, calls order_status, receives its result and answers with it.
+
+    Fails when the embedded router handles the turn instead (e.g. litellm cannot send `tools=`)."""
     fake = start_fake_llm()
     try:
         def tool_calls(request):
             if request.get("tools"):
-                names = [t["function"]["name"] for t in request["tools"]]
-                assert "order_status" in names
                 return [{"id": "call_1", "type": "function",
                          "function": {"name": "order_status", "arguments": json.dumps({"order_id": "12345"})}}]
             return None
 
-        fake.behaviour.tool_calls = tool_calls
-        fake.behaviour.reply = lambda request: "Your order 12345 is on its way."
+        def reply(request):
+            results = [m for m in request["messages"] if m["role"] == "tool" and m.get("tool_call_id") == "call_1"]
+            return f"The order system says: {results[0]['content']}" if results else "I did not see a tool result."
+
+        fake.behaviour.tool_calls, fake.behaviour.reply = tool_calls, reply
         monkeypatch.setenv("FAKE_LLM_KEY", "sk-test")
         extra = f"""
         generator:
@@ -101,11 +105,44 @@ def test_llm_function_calling_then_the_llm_answers_with_the_result(workdir, orde
         kb, toolbox, engine = engine_with_tools(workdir, orders_server.url, extra)
         registry.build_indexer(kb).sync()
         tools, text, done = turn(engine, "Can you check order 12345 for me?")
+
+        asked = [r for r in fake.requests if r.get("tools")]
+        assert len(asked) == 1, "the LLM was never offered the tools: the embedded router decided"
+        schemas = {t["function"]["name"]: t["function"]["parameters"] for t in asked[0]["tools"]}
+        assert set(schemas) == {"order_status", "create_ticket", "handoff_to_human"}
+        assert schemas["order_status"]["required"] == ["order_id"]
+        assert schemas["order_status"]["properties"]["order_id"]["pattern"] == r"^\d{5}$"
+
+        answer = fake.requests[-1]["messages"]
+        called = [m for m in answer if m["role"] == "assistant" and m.get("tool_calls")]
+        assert called[0]["tool_calls"][0]["function"]["name"] == "order_status"
+        (result,) = [m for m in answer if m["role"] == "tool"]
+        assert result["tool_call_id"] == "call_1" and "12345" in result["content"] and "DHL" in result["content"]
         assert [(t.name, t.status) for t in tools] == [("order_status", "ok")]
-        assert text == "Your order 12345 is on its way." and done.generator == "openai/fake-model"
-        final = fake.requests[-1]["messages"]
-        assert any(m["role"] == "system" and "Result of the order_status tool" in m["content"] for m in final)
+        assert text == f"The order system says: {result['content']}" and done.generator == "openai/fake-model"
         toolbox.close()
         kb.close()
     finally:
         fake.stop()
+
+
+def test_yes_after_the_handoff_offer_calls_the_handoff(workdir, orders_server, desk):
+    from kotaemon_like.chat import NO_ANSWER
+
+    kb, toolbox, _ = engine_with_tools(workdir, orders_server.url)
+    engine = registry.build_chat(kb, toolbox=toolbox, desk=desk)
+    tools, text, done = turn(engine, "What is your refund policy for gift cards?", session="offer")
+    assert tools == [] and text == NO_ANSWER["en"] and not done.answered
+    tools, text, done = turn(engine, "ok please", session="offer")
+    assert [(t.name, t.status, t.arguments) for t in tools] == [
+        ("handoff_to_human", "ok", {"reason": "What is your refund policy for gift cards?"})]
+    assert "ticket" in text  # no conversation in the store for this session: the desk offers a ticket instead
+
+    tools, text, _ = turn(engine, "足球比赛谁赢了？", session="zh")
+    assert text == NO_ANSWER["zh"]
+    tools, _, _ = turn(engine, "好的", session="zh")
+    assert [t.name for t in tools] == ["handoff_to_human"]
+    tools, text, _ = turn(engine, "yes", session="no-offer")  # nothing was offered: no hand-off
+    assert tools == []
+    toolbox.close()
+    kb.close()

@@ -28,6 +28,6 @@ def build_messages(
 ) -> list[dict]:
     """OpenAI-style messages: system, the remembered turns, then the question with its sources."""
     messages = [{"role": "system", "content": system_prompt}]
-    messages += [{"role": m.role, "content": m.content} for m in history]
+    messages += [m.as_openai() for m in history]
     messages.append({"role": "user", "content": answer_prompt.format(sources=format_sources(sources), question=question)})
     return messages

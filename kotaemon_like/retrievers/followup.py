@@ -13,9 +13,17 @@ log = logging.getLogger(__name__)
 
 # words that point back at something said before (English and Chinese)
 _ANAPHORA = re.compile(
-    r"\b(it|its|it's|this|that|these|those|they|them|their|one|ones|same|there|then|also|else)\b|它|这个|那个|这些|那些|他们|其|该",
+    r"\b(it|its|it's|this|that|these|those|they|them|their|one|ones|same|there|then|also|else)\b|它|这个|那个|这些|那些|这种|那种|他们|其|该",
     re.IGNORECASE,
 )
+# a fragment that continues the previous question ("and in Chinese?", "what about refunds?", "那退款呢？")
+_CONTINUATION = re.compile(
+    r"^(and|or|but|also|so|then|what about|how about|what if|same for)\b|^(那|还有|另外|那么|那如果|和|跟|与)|呢[？?]?$|什么意思",
+    re.IGNORECASE,
+)
+# its own subject: an order number, an email address, a product code
+_IDENTIFIER = re.compile(r"\d{3,}|[\w.+-]+@[\w-]+\.\w+|\b[A-Z]{2,}-?\d+\b")
+_CJK_CHAR = re.compile(r"[\u3400-\u9fff]")
 REWRITE_PROMPT = (
     "Rewrite the customer's last message as one standalone search query that includes the subject "
     "from the conversation. Keep the customer's language. Reply with the query only."
@@ -23,8 +31,28 @@ REWRITE_PROMPT = (
 
 
 def needs_context(message: str) -> bool:
-    """Short messages and ones that refer back ("it", "that", "它") depend on earlier turns."""
-    return bool(_ANAPHORA.search(message)) or len(query_terms(message)) <= 2
+    """Whether the message refers back to earlier turns instead of standing on its own.
+
+    It does when it continues the previous question ("and refunds?", "那退款呢？"), leans on a pronoun
+    ("how do I install it?", "这个多少钱？") with little subject of its own, or is a bare fragment
+    ("why?", "price?"). A question with its own subject or an identifier ("Where is my order #12345?",
+    "什么是实验式？") is searched as it is.
+    """
+    if _IDENTIFIER.search(message):
+        return False
+    subject = _subject_size(message)
+    if _CONTINUATION.search(message.strip()):
+        return subject <= 3
+    if _ANAPHORA.search(message):
+        return subject <= 2
+    return subject <= 1 and len(message.split()) <= 2
+
+
+def _subject_size(message: str) -> float:
+    """Content words of the message; a Chinese character counts half a word (terms are characters there)."""
+    words = [t for t in query_terms(message) if not _CJK_CHAR.search(t)]
+    characters = {t for t in query_terms(_ANAPHORA.sub(" ", message)) if len(t) == 1 and _CJK_CHAR.match(t)}
+    return len(words) + len(characters) / 2
 
 
 def heuristic_query(message: str, history: Sequence[Message]) -> str:

@@ -79,9 +79,10 @@ class ToolPlugin:
     name: ClassVar[str] = ""  # the function name an LLM calls: letters, digits, _ and -
     description: ClassVar[str] = ""  # what it does, for the LLM and for people
     label: ClassVar[str] = ""  # how the customer hears of it ("order lookup"); default: name with spaces
-    examples: ClassVar[Sequence[str]] = ()  # customer phrases that should trigger it (routing without an LLM)
-    counter_examples: ClassVar[Sequence[str]] = ()  # look-alike phrases that are NOT for it (general questions)
-    keywords: ClassVar[Sequence[str]] = ()  # words that make it more likely (whole words, case-insensitive)
+    examples: ClassVar[Sequence[str]] = ()  # customer requests that should trigger it (routing without an LLM)
+    counter_examples: ClassVar[Sequence[str]] = ()  # look-alike questions that are NOT for it (the knowledge base answers)
+    # not used for routing any more (a keyword alone made product questions look like requests); still accepted
+    keywords: ClassVar[Sequence[str]] = ()
     patterns: ClassVar[Mapping[str, str]] = {}  # parameter -> regex finding its value in a message (group 1 or all)
     questions: ClassVar[Mapping[str, str]] = {}  # parameter -> what to ask when it is missing
     timeout_s: ClassVar[float | None] = None  # None: tools.timeout_s from the config

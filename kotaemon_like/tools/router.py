@@ -1,7 +1,17 @@
-"""Routing without an LLM: pick the plugin whose example phrases the message resembles, and pull out its arguments."""
+"""Routing without an LLM: a plugin fires only when the message asks for its action.
+
+A message is compared with each plugin's `examples` (what it is for) and `counter_examples` (look-alike
+questions it is not for): by meaning with the embedder, or by shared terms for Chinese text (the bundled
+MiniLM cannot read it) and when there is no embedder. Similarity alone does not route: the message must
+also be nearly one of the examples, or carry evidence that it is the customer's own request — an argument
+the plugin's patterns find (an order number, an email address) or a request cue ("my", "I want",
+"please", "我的", "帮我") — and, when the knowledge base's relevance for the same message is known, the
+plugin must match the message at least as well as the knowledge base does unless the evidence is strong.
+"""
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 import weakref
@@ -11,13 +21,40 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ..components import Embedder
+from ..stores.analyzer import has_cjk, query_terms
 from .base import ROUTE_PREFIX_CHARS
 from .schema import PluginSpec
 
-# score below which a message is not a tool request; with all-MiniLM-L6-v2 the requests in tests/test_router.py
-# score 0.56 and up and the knowledge questions 0.40 and below
-DEFAULT_THRESHOLD = 0.5
-BONUS = 0.1  # a declared keyword in the message, or an argument found in it, tips a borderline match
+DEFAULT_THRESHOLD = 0.45  # similarity a request with a request cue needs
+STRONG = 0.8  # similarity that routes without a cue: the message is nearly one of the examples
+ARGUMENT_RELIEF = 0.15  # an argument found in the message (an order number) lowers the bar by this much
+
+# how a general question starts ("how do I ...", "can I ...", "请问"): its "I" is anyone, not the customer's own case
+_GENERIC_I = re.compile(
+    r"\b(?:how|what|where|when|why|which|who)\s+(?:do|can|could|should|would|will|must|may)\s+i\b"
+    r"|^\s*(?:can|could|should|do|may|must|shall)\s+i\b|请问",
+    re.IGNORECASE,
+)
+_REQUEST_CUE = re.compile(
+    r"\b(?:i|i'm|im|i've|i'd|i'll|my|mine|me|myself|please|pls|plz)\b"
+    r"|\b(?:can|could|would|will)\s+(?:you|u|someone|somebody)\b|\byou\s+(?:sent|shipped|delivered|sold)\b"
+    r"|我|帮|给|请|麻烦",
+    re.IGNORECASE,
+)
+# a how-to, definition or why question asks for information; only the customer's own things make it a request
+_INFORMATION = re.compile(
+    r"\b(?:how\s+(?:do|does|can|could|should|would|to|is|are)|what\s+(?:is|are|does|do)|what's|why|explain|difference between)\b"
+    r"|怎么|如何|怎样|什么是|是什么|为什么|解释|什么意思|区别",
+    re.IGNORECASE,
+)
+_POSSESSIVE = re.compile(r"\b(?:my|mine|our)\b|我的|我们的|我买的|我订的|我收到的|我下的", re.IGNORECASE)
+
+
+def request_cue(message: str) -> bool:
+    """Whether the message speaks of the customer's own case or asks for something, not for general information."""
+    if _INFORMATION.search(message):
+        return bool(_POSSESSIVE.search(message))
+    return bool(_REQUEST_CUE.search(_GENERIC_I.sub(" ", message)))
 
 
 # embedder -> example phrase -> vector; shared by every router on that embedder and kept across reloads
@@ -39,17 +76,48 @@ class RouteDecision:
         return not self.missing
 
 
+@dataclass(frozen=True)
+class Match:
+    """How a message compares with one plugin: what it is for, what it is not for, and the evidence."""
+
+    similarity: float  # best similarity to the plugin's examples (the message is nearly one of them)
+    counter: float  # best similarity to its counter-examples
+    support: float  # like similarity, but a longer message containing an example's terms counts too (Chinese)
+    counter_support: float
+    argument: bool  # its patterns found an argument in the message
+    cue: bool  # the message speaks of the customer's own case or asks for something
+
+    def bar(self, threshold: float, knowledge: float | None) -> float | None:
+        """The lowest similarity that routes to this plugin, or None when nothing would."""
+        if self.argument or self.cue:
+            if self.support <= self.counter_support:
+                return None
+            if self.argument:
+                return threshold - ARGUMENT_RELIEF
+            # a borderline match loses to a knowledge base that matches the message better
+            return threshold if knowledge is None else min(max(threshold, knowledge), STRONG)
+        return STRONG if self.similarity > self.counter else None
+
+    def score(self) -> float:
+        """What the bar is compared with: similarity on its own, support when there is evidence."""
+        return self.support if self.argument or self.cue else self.similarity
+
+
 class ToolRouter:
-    """Embedding similarity to each plugin's `examples` plus its `keywords`; keywords alone without an embedder."""
+    """Picks the plugin a customer message asks for, or None for a question the knowledge base should answer."""
 
-    def __init__(self, embedder: Embedder | None = None, threshold: float = DEFAULT_THRESHOLD, bonus: float = BONUS):
-        self.embedder, self.threshold, self.bonus = embedder, threshold, bonus
+    def __init__(self, embedder: Embedder | None = None, threshold: float = DEFAULT_THRESHOLD):
+        self.embedder, self.threshold = embedder, threshold
 
-    def route(self, message: str, plugins: Mapping[str, PluginSpec], pending: RouteDecision | None = None) -> RouteDecision | None:
-        """The best plugin for `message`, or None when it is not a tool request.
+    def route(
+        self, message: str, plugins: Mapping[str, PluginSpec], pending: RouteDecision | None = None,
+        knowledge: float | None = None,
+    ) -> RouteDecision | None:
+        """The plugin for `message`, or None when it is not a tool request.
 
         `pending` is the previous turn's decision that still missed arguments: when this message
         supplies one of them (the customer answered the question), that decision is completed.
+        `knowledge` is the knowledge base's best relevance (0..1) for the same message, when known.
         """
         text = " ".join(message[:ROUTE_PREFIX_CHARS].split())
         if not text:
@@ -58,48 +126,50 @@ class ToolRouter:
             spec = plugins[pending.name]
             found = {k: v for k, v in spec.cls.extract(text).items() if k in pending.missing}
             if found:
-                return _decision(spec, {**pending.arguments, **found}, pending.score)
-        scores = self.scores(text, plugins)
-        if not scores:
+                return decide(spec, {**pending.arguments, **found}, pending.score)
+        best: tuple[float, str] | None = None
+        for name, match in self.matches(text, plugins).items():
+            bar = match.bar(self.threshold, knowledge)
+            if bar is not None and match.score() >= bar and (best is None or match.score() > best[0]):
+                best = (match.score(), name)
+        if best is None:
             return None
-        name, score = max(scores.items(), key=lambda item: item[1])
-        if score < (self.threshold if self.embedder is not None else 1.0):
-            return None
-        return _decision(plugins[name], plugins[name].cls.extract(text), score)
+        spec = plugins[best[1]]
+        return decide(spec, spec.cls.extract(text), best[0])
 
-    def scores(self, message: str, plugins: Mapping[str, PluginSpec]) -> dict[str, float]:
-        """Each routable plugin's score for the message (plugins without examples or keywords are left out).
-
-        With an embedder: the best cosine to its examples, plus a bonus for a keyword and one for an
-        argument its patterns find; 0 when the message is closer to one of its counter-examples.
-        """
-        routable = {n: s for n, s in plugins.items() if s.cls.examples or s.cls.keywords}
+    def matches(self, message: str, plugins: Mapping[str, PluginSpec]) -> dict[str, Match]:
+        """Each routable plugin's match with the message (plugins without examples are left out)."""
+        routable = {n: s for n, s in plugins.items() if s.cls.examples}
         if not routable:
             return {}
-        lowered = message.lower()
-        keyword_hits = {n: _keyword_hits(lowered, s.cls.keywords) for n, s in routable.items()}
-        if self.embedder is None:
-            # keywords only: a keyword or a whole example phrase in the message reaches the bar of 1.0
-            scores = {}
-            for n, s in routable.items():
-                phrase = any(e.lower() in lowered for e in s.cls.examples)
-                scores[n] = (1.0 + 0.1 * keyword_hits[n]) if phrase or keyword_hits[n] else 0.0
-            return scores
+        cue = request_cue(message)
+        if self.embedder is None or has_cjk(message):
+            similar, support = _lexical, _containment
+        else:
+            similar = support = self._semantic(message, routable)
+        matches = {}
+        for n, s in routable.items():
+            examples, counters = s.cls.examples, s.cls.counter_examples
+            matches[n] = Match(similar(message, examples), similar(message, counters),
+                               support(message, examples), support(message, counters),
+                               bool(s.cls.match_patterns(message)), cue)
+        return matches
+
+    def scores(self, message: str, plugins: Mapping[str, PluginSpec]) -> dict[str, float]:
+        """Each routable plugin's best example similarity (for diagnostics)."""
+        return {n: round(m.similarity, 4) for n, m in self.matches(" ".join(message.split()), plugins).items()}
+
+    def _semantic(self, message: str, routable: Mapping[str, PluginSpec]):
         # both sides embedded the same way (documents, batched): phrase-to-phrase similarity is symmetric
         query = self.embedder.embed_documents([message])[0]
-        self._example_vectors([p for s in routable.values() for p in (*s.cls.examples, *s.cls.counter_examples)])
-        result = {}
-        for n, s in routable.items():
-            similarity = self._best(s.cls.examples, query)
-            if s.cls.counter_examples and self._best(s.cls.counter_examples, query) >= similarity:
-                result[n] = 0.0
-                continue
-            bonus = self.bonus * (bool(keyword_hits[n]) + bool(s.cls.match_patterns(message)))
-            result[n] = similarity + bonus if similarity > 0 else 0.0
-        return result
+        phrases = [p for s in routable.values() for p in (*s.cls.examples, *s.cls.counter_examples) if not has_cjk(p)]
+        self._example_vectors(phrases)
 
-    def _best(self, phrases: Sequence[str], query: np.ndarray) -> float:
-        return float(np.max(self._example_vectors(phrases) @ query)) if phrases else 0.0
+        def similar(_: str, examples: Sequence[str]) -> float:
+            latin = [e for e in examples if not has_cjk(e)]
+            return float(np.max(self._example_vectors(latin) @ query)) if latin else 0.0
+
+        return similar
 
     def _example_vectors(self, examples: Sequence[str]) -> np.ndarray:
         with _VECTORS_LOCK:
@@ -110,10 +180,29 @@ class ToolRouter:
             return np.stack([cache[e] for e in examples])
 
 
-def _keyword_hits(lowered: str, keywords: Sequence[str]) -> int:
-    return sum(1 for k in keywords if re.search(rf"\b{re.escape(k.lower())}\b", lowered))
+def _lexical(message: str, examples: Sequence[str]) -> float:
+    """Cosine of the term sets (words; characters and character pairs for Chinese), best example."""
+    terms = set(query_terms(message))
+    best = 0.0
+    for example in examples:
+        other = set(query_terms(example))
+        if terms and other:
+            best = max(best, len(terms & other) / math.sqrt(len(terms) * len(other)))
+    return best
 
 
-def _decision(spec: PluginSpec, arguments: dict[str, Any], score: float) -> RouteDecision:
+def _containment(message: str, examples: Sequence[str]) -> float:
+    """The larger of the cosine and the share of an example's terms found in the message, best example."""
+    terms = set(query_terms(message))
+    best = _lexical(message, examples)
+    for example in examples:
+        other = set(query_terms(example))
+        if terms and other:
+            best = max(best, len(terms & other) / len(other))
+    return best
+
+
+def decide(spec: PluginSpec, arguments: dict[str, Any], score: float) -> RouteDecision:
+    """A decision for `spec` with the arguments found so far."""
     missing = tuple(p for p in spec.required if p not in arguments)
     return RouteDecision(spec.name, dict(arguments), missing, round(score, 4))

@@ -21,7 +21,8 @@ from .breaker import CircuitBreaker, OPEN
 from .execution import ToolTimeout, run_with_timeout
 from .loader import PluginFolder, PluginLoadError, load_entry_points
 from .reload import PluginWatcher
-from .router import DEFAULT_THRESHOLD, RouteDecision, ToolRouter
+from .offers import offered_question
+from .router import DEFAULT_THRESHOLD, RouteDecision, ToolRouter, decide
 from .schema import Arguments, PluginSpec
 
 log = logging.getLogger(__name__)
@@ -174,9 +175,15 @@ class Toolbox:
         """Function definitions for an LLM: enabled plugins whose breaker is not open."""
         return [p.spec.openai_tool() for n, p in self.plugins().items() if self._breakers[n].state != OPEN]
 
-    def route(self, message: str, pending: RouteDecision | None = None) -> RouteDecision | None:
+    def route(self, message: str, pending: RouteDecision | None = None, knowledge: float | None = None) -> RouteDecision | None:
         """The embedded router's choice for a customer message (see ToolRouter.route)."""
-        return self.router.route(message, {n: p.spec for n, p in self.plugins().items()}, pending)
+        return self.router.route(message, {n: p.spec for n, p in self.plugins().items()}, pending, knowledge)
+
+    def accept_offer(self, name: str, history) -> RouteDecision:
+        """The call an accepted offer makes, with the arguments the offered-for question gives (see tools.offers)."""
+        spec = self._plugins[name].spec
+        question = offered_question(history)
+        return decide(spec, spec.cls.extract(question) if question else {}, 1.0)
 
     # -- calling -----------------------------------------------------------------------------
     def call(self, name: str, arguments: dict[str, Any] | None = None, context: ToolContext | None = None) -> ToolResult:

@@ -1,0 +1,164 @@
+"""Tool routing without an LLM: does each message reach the right plugin, and no knowledge question a plugin?
+
+    python bench/routing.py                 # the set in tests/data/routing_set.jsonl, bundled MiniLM
+    python bench/routing.py --details       # also print every message with its decision
+
+For the plugins in plugins/, reports per split (`tune`: the messages the router and the plugins'
+declarations were tuned on; `dev`: held back at first, its first measurement recorded in the README,
+then tuned on; `held`: written before the last round of tuning and never tuned on) and per language: precision and recall per plugin,
+requests routed to the right plugin, and knowledge questions hijacked by a plugin. Three routers run on
+the same messages: the router alone, the router weighing the knowledge base's relevance (the Debian FAQ
+from ../shared/data/pdfs indexed with the default config, as `kl chat` does; skipped when absent), and
+the previous router as the baseline (example similarity plus keyword and argument bonuses over 0.5).
+Writes bench/results/routing.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from kotaemon_like import registry  # noqa: E402
+from kotaemon_like.config import ToolsSettings  # noqa: E402
+from kotaemon_like.embedders import SentenceTransformerEmbedder  # noqa: E402
+from kotaemon_like.tools import Toolbox  # noqa: E402
+
+SET = ROOT / "tests" / "data" / "routing_set.jsonl"
+FAQ = ROOT.parent / "shared" / "data" / "pdfs" / "debian-faq.en.pdf"
+KNOWLEDGE = "knowledge base"  # the expected route of a question a plugin must leave alone
+
+# the previous router's keywords per plugin (its rule: best example cosine, +0.1 for a keyword, +0.1 for
+# an argument, 0 when a counter-example is closer; a plugin at 0.5 or more fires)
+BASELINE_KEYWORDS = {
+    "order_status": ("order", "package", "parcel", "tracking", "shipped", "delivery"),
+    "create_ticket": ("complaint", "ticket", "broken", "damaged", "refund"),
+    "handoff_to_human": ("human", "agent", "person", "representative", "operator"),
+}
+
+
+def load_set(path: Path = SET) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def baseline_route(box: Toolbox, message: str) -> str | None:
+    """The previous router's decision, on the same examples and embedder."""
+    router, lowered = box.router, message.lower()
+    query = router.embedder.embed_documents([message])[0]
+    best, choice = 0.5, None
+    for name, plugin in box.plugins().items():
+        cls = plugin.spec.cls
+        similarity = float((router._example_vectors(list(cls.examples)) @ query).max())
+        if cls.counter_examples and float((router._example_vectors(list(cls.counter_examples)) @ query).max()) >= similarity:
+            continue
+        hits = any(re.search(rf"\b{re.escape(k)}\b", lowered) for k in BASELINE_KEYWORDS.get(name, ()))
+        score = similarity + 0.1 * (hits + bool(cls.match_patterns(message)))
+        if score >= best:
+            best, choice = score, name
+    return choice
+
+
+def knowledge_relevance(embedder) -> tuple[callable, object] | tuple[None, None]:
+    """best relevance(message) over the Debian FAQ indexed with the default config; (None, None) without the PDF."""
+    if not FAQ.is_file():
+        return None, None
+    work = Path(tempfile.mkdtemp(prefix="kl-routing-"))
+    (work / "knowledge").mkdir()
+    shutil.copy(FAQ, work / "knowledge" / FAQ.name)
+    os.environ["KL_KNOWLEDGE_DIR"], os.environ["KL_INDEX_DIR"] = str(work / "knowledge"), str(work / "index")
+    kb = registry.build_knowledge_base(registry.load(ROOT / "config" / "default.yaml"))
+    registry.build_indexer(kb).sync()
+    retriever = registry.build_retriever(kb)
+
+    def best(message: str) -> float:
+        return max((h.relevance for h in retriever.retrieve(message)), default=0.0)
+
+    def close() -> None:
+        kb.close()
+        shutil.rmtree(work, ignore_errors=True)
+
+    return best, close
+
+
+def score(rows: list[dict], routes: list[str], plugins: list[str]) -> dict:
+    """Precision / recall per plugin, requests routed right, knowledge questions hijacked."""
+    out: dict = {"messages": len(rows)}
+    for name in plugins:
+        predicted = sum(1 for r in routes if r == name)
+        expected = sum(1 for row in rows if row["expect"] == name)
+        right = sum(1 for row, r in zip(rows, routes) if r == name and row["expect"] == name)
+        out[name] = {"precision": round(right / predicted, 3) if predicted else None,
+                     "recall": round(right / expected, 3) if expected else None, "expected": expected}
+    requests = [(row, r) for row, r in zip(rows, routes) if row["expect"] != KNOWLEDGE]
+    questions = [(row, r) for row, r in zip(rows, routes) if row["expect"] == KNOWLEDGE]
+    out["requests"] = len(requests)
+    out["requests_routed_right"] = round(sum(r == row["expect"] for row, r in requests) / len(requests), 3) if requests else None
+    out["knowledge_questions"] = len(questions)
+    out["knowledge_hijacked"] = sum(r != KNOWLEDGE for _, r in questions)
+    out["hijacked"] = [row["text"] for row, r in questions if r != KNOWLEDGE]
+    out["missed"] = [f"{row['text']} -> {r}" for row, r in requests if r != row["expect"]]
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--details", action="store_true", help="print every message with its decisions")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "routing.json")
+    args = parser.parse_args()
+
+    rows = load_set()
+    for row in rows:
+        row["expect"] = row["expect"] or KNOWLEDGE
+    embedder = SentenceTransformerEmbedder()
+    box = Toolbox(ToolsSettings(folder=ROOT / "plugins", reload=False), embedder, entry_points=False, watch=False)
+    plugins = sorted(box.plugins())
+    relevance, close = knowledge_relevance(embedder)
+    routers = {
+        "router": lambda text: box.route(text),
+        "baseline (previous router)": lambda text: baseline_route(box, text),
+    }
+    if relevance is not None:
+        routers["router + knowledge base"] = lambda text: box.route(text, knowledge=relevance(text))
+    results: dict = {"set": str(SET.relative_to(ROOT)), "embedder": embedder.name, "plugins": plugins,
+                     "knowledge_base": FAQ.name if relevance else None, "routers": {}}
+    for label, route in routers.items():
+        start = time.perf_counter()
+        decided = [route(row["text"]) for row in rows]
+        ms = (time.perf_counter() - start) * 1000 / len(rows)
+        routes = [(d if isinstance(d, str) else d.name) if d else KNOWLEDGE for d in decided]
+        per_router: dict = {"ms_per_message": round(ms, 2)}
+        for split in ("tune", "dev", "held"):
+            for lang in ("all", "en", "zh"):
+                picked = [(row, r) for row, r in zip(rows, routes)
+                          if row["split"] == split and lang in ("all", row["lang"])]
+                per_router[f"{split}/{lang}"] = score([p[0] for p in picked], [p[1] for p in picked], plugins)
+        results["routers"][label] = per_router
+        if args.details:
+            for row, r in zip(rows, routes):
+                mark = "  " if r == row["expect"] else "XX"
+                print(f"{mark} [{label[:8]}] {row['split']:4} {row['expect']:17} -> {r:17} {row['text']}")
+    box.close()
+    if close is not None:
+        close()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    for label, per_router in results["routers"].items():
+        for split in ("tune", "dev", "held"):
+            s = per_router[f"{split}/all"]
+            print(f"{label:28} {split}: requests right {s['requests_routed_right']}, "
+                  f"hijacked {s['knowledge_hijacked']}/{s['knowledge_questions']}, "
+                  + ", ".join(f"{p} P {s[p]['precision']} R {s[p]['recall']}" for p in plugins))
+
+
+if __name__ == "__main__":
+    main()

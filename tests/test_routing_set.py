@@ -1,0 +1,41 @@
+"""The routing set (tests/data/routing_set.jsonl) through the embedded router with the bundled embedder:
+no knowledge question may reach a plugin, and requests must reach the right one (bench/routing.py reports
+precision and recall per plugin and split)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from .conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+ROWS = [json.loads(line) for line in (ROOT / "tests" / "data" / "routing_set.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.fixture(scope="module")
+def routes(embedder):
+    from kotaemon_like.config import ToolsSettings
+    from kotaemon_like.tools import Toolbox
+
+    with Toolbox(ToolsSettings(folder=ROOT / "plugins", reload=False), embedder, entry_points=False, watch=False) as box:
+        return {row["text"]: (d.name if (d := box.route(row["text"])) else None) for row in ROWS}
+
+
+def test_the_set_is_big_enough_and_bilingual():
+    assert len(ROWS) >= 80 and {r["lang"] for r in ROWS} == {"en", "zh"} and {r["split"] for r in ROWS} == {"tune", "dev", "held"}
+    assert sum(r["expect"] is None for r in ROWS) >= 40 and sum(r["expect"] is not None for r in ROWS) >= 40
+
+
+@pytest.mark.parametrize("row", [r for r in ROWS if r["expect"] is None], ids=lambda r: r["text"])
+def test_no_knowledge_question_is_hijacked(routes, row):
+    assert routes[row["text"]] is None
+
+
+def test_requests_reach_the_right_plugin(routes):
+    for split in ("tune", "dev", "held"):
+        requests = [r for r in ROWS if r["expect"] is not None and r["split"] == split]
+        wrong = [(r["text"], routes[r["text"]]) for r in requests if routes[r["text"]] != r["expect"]]
+        assert len(wrong) <= 0.05 * len(requests), f"{split}: {wrong}"
