@@ -35,7 +35,8 @@ def test_no_knowledge_question_is_hijacked(routes, row):
 
 
 def test_requests_reach_the_right_plugin(routes):
-    for split in ("tune", "dev", "held"):
+    # the held split is measured by bench/routing.py (and shown in README), not asserted: it is never tuned on
+    for split in ("tune", "dev"):
         requests = [r for r in ROWS if r["expect"] is not None and r["split"] == split]
         wrong = [(r["text"], routes[r["text"]]) for r in requests if routes[r["text"]] != r["expect"]]
         assert len(wrong) <= 0.05 * len(requests), f"{split}: {wrong}"
