@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .logs import redact
 
 DEFAULT_CONFIG = Path("config/default.yaml")
+PACKAGED_CONFIG = Path(__file__).resolve().parent / "defaults" / "default.yaml"  # used outside a project folder
 _SECRET_KEY = re.compile(r"key|secret|password|passwd|token|credential|auth|url|dsn", re.I)
 _ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*?))?\}")
 
@@ -151,6 +152,7 @@ class ServerSettings(BaseModel):
     api_key_env: str = "KL_API_KEY"  # NAME of the env var; auth is on when it is set and not empty
     max_upload_mb: float = Field(50, gt=0)
     grace_s: float = Field(20, ge=0)  # on SIGTERM, in-flight answers get this long to finish
+    sse_ping_s: float = Field(15, gt=0)  # keep-alive comment on a silent stream, so proxies keep it open
 
 
 class Settings(BaseModel):
@@ -209,8 +211,12 @@ class FromEnvironment(str):
 
 
 def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """The config file to use: the explicit one, else $KL_CONFIG, else config/default.yaml."""
-    return Path(explicit or os.environ.get("KL_CONFIG") or DEFAULT_CONFIG)
+    """The config file to use: the explicit one, else $KL_CONFIG, else ./config/default.yaml, else the
+    default shipped in the package (relative paths in any of them are from the working directory)."""
+    chosen = explicit or os.environ.get("KL_CONFIG")
+    if chosen:
+        return Path(chosen)
+    return DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else PACKAGED_CONFIG
 
 
 def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:

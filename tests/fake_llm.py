@@ -20,6 +20,7 @@ class Behaviour:
     reply: Callable[[dict], str] = lambda request: "Hello from the fake model."
     tool_calls: Callable[[dict], list[dict] | None] = lambda request: None
     token_delay_s: float = 0.0  # between streamed chunks ("slow")
+    first_token_delay_s: float = 0.0  # before the first streamed chunk (a model still thinking)
     hang_s: float = 30.0  # how long "hang" sleeps before giving up (bounded)
 
 
@@ -91,6 +92,7 @@ def _handler(fake: FakeLLM):
             self.send_header("Connection", "close")
             self.end_headers()
             try:
+                time.sleep(behaviour.first_token_delay_s)
                 self.wfile.write(_chunk(model, {"role": "assistant", "content": ""}))
                 if tool_calls:
                     for i, call in enumerate(tool_calls):

@@ -50,6 +50,7 @@ class ExtractiveGenerator:
         min_coverage: float = Field(0.8, ge=0, le=1)  # embedder must know this share of tokens to be trusted
 
     name = "extractive"
+    reads_system_messages = False  # it quotes the sources; instructions cannot change what they say
 
     def __init__(self, params: Params | None = None, embedder: Embedder | None = None):
         self.params = params or self.Params()

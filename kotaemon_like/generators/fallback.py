@@ -19,6 +19,8 @@ class FallbackGenerator:
             raise ValueError("a fallback chain needs at least one generator")
         self.chain = list(chain)
         self.name = " -> ".join(g.name for g in self.chain)
+        # as the first generator, which answers unless it fails
+        self.reads_system_messages = getattr(self.chain[0], "reads_system_messages", False)
 
     def stream(
         self, question: str, sources: Sequence[ScoredChunk], history: Sequence[Message] = ()

@@ -40,6 +40,8 @@ class LiteLLMGenerator:
         system_prompt: str = SYSTEM_PROMPT
         answer_prompt: str = ANSWER_PROMPT
 
+    reads_system_messages = True  # the conversation's system messages follow the built-in instructions
+
     def __init__(self, params: Params):
         import litellm  # seconds to import: pay it at start, not inside the first-token deadline
 

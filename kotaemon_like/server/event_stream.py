@@ -17,8 +17,12 @@ def sse_event(event: Any, event_id: int | str | None = None) -> ServerSentEvent:
                            id=None if event_id is None else str(event_id))
 
 
-def sse_response(events: Iterator | AsyncIterator) -> EventSourceResponse:
-    """A streaming response of typed events (dataclasses with a `type` field) or ready ServerSentEvents."""
+def sse_response(events: Iterator | AsyncIterator, ping_s: float = PING_S, grace_s: float = 0.0,
+                 headers: dict[str, str] | None = None) -> EventSourceResponse:
+    """A streaming response of typed events (dataclasses with a `type` field) or ready ServerSentEvents.
+
+    `grace_s` (the server's shutdown grace): on SIGTERM a stream gets a second less than that to end by itself
+    before it is cut, so an answer in flight finishes and the server still stops in time."""
     if hasattr(events, "__aiter__"):
         async def items():
             async for e in events:
@@ -27,4 +31,5 @@ def sse_response(events: Iterator | AsyncIterator) -> EventSourceResponse:
         content = items()
     else:
         content = (e if isinstance(e, ServerSentEvent) else sse_event(e) for e in events)
-    return EventSourceResponse(content, ping=PING_S, headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return EventSourceResponse(content, ping=ping_s, shutdown_grace_period=max(0.0, grace_s - 1.0),
+                               headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", **(headers or {})})

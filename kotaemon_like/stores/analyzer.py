@@ -18,9 +18,9 @@ _CJK_RUN = re.compile(rf"[{_CJK}]+")
 
 @lru_cache(maxsize=1)
 def stopwords() -> frozenset[str]:
-    from llama_index.core.utils import globals_helper
+    from ..bundled import english_stopwords
 
-    return frozenset(globals_helper.stopwords)
+    return frozenset(english_stopwords())
 
 
 @lru_cache(maxsize=1)
