@@ -1,4 +1,4 @@
-"""The `kl` command: index a folder, ask a question, rebuild the index."""
+"""The `kl` command: create a project, index a folder, ask a question, serve, rebuild the index."""
 
 from __future__ import annotations
 
@@ -51,10 +51,18 @@ def run_index(settings: Settings, folder: str | None, recreate: bool = False, st
         with logging_redirect_tqdm():
             report = indexer.sync(on_progress=progress, plan=plan)
         bar.close()
+        empty = kb.keyword_index.count() == 0
     finally:
         kb.close()
     _print_report(report)
+    if empty:
+        print(empty_folder_hint(folder or settings.paths.knowledge))
     return FILES_FAILED if strict and report.count("failed") else 0
+
+
+def empty_folder_hint(folder) -> str:
+    return (f"nothing to search yet: {Path(folder).resolve()} has no PDF, Markdown or text file. Copy your "
+            "documents there and run `kl index` again, or try the demo shop: `kl init demo && cd demo && kl index`")
 
 
 def run_reindex(settings: Settings, folder: str | None, strict: bool = False) -> int:
@@ -132,6 +140,8 @@ def open_chat(settings: Settings):
 def run_ask(settings: Settings, question: str) -> int:
     kb, engine = open_chat(settings)
     try:
+        if kb.keyword_index.count() == 0:
+            print(f"the index in {settings.paths.index.resolve()} is empty: run `kl index` first", file=sys.stderr)
         print_turn(engine.turn(question, channel="cli"))
     finally:
         kb.close()
@@ -221,15 +231,32 @@ def run_check_config(settings: Settings) -> int:
     return 0
 
 
+def run_init(folder: Path, demo: bool) -> int:
+    from .project import init_project
+
+    written = init_project(folder, demo=demo)
+    documents = sum(1 for w in written if "knowledge" in Path(w).parts)
+    print(f"created the project {folder.resolve()}: {len(written)} files"
+          + (f", {documents} demo documents in data/knowledge" if documents else ""))
+    steps = f"cd {folder} && " if folder.resolve() != Path.cwd().resolve() else ""
+    question = "How long do I have to return an item?"
+    print(f"next: {steps}kl index && kl ask \"{question}\"" if documents else
+          f"next: copy your documents into {folder / 'data' / 'knowledge'}, then {steps}kl index")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="kl", description="kotaemon-like: RAG for customer service",
         epilog="exit codes: 0 done; 1 files failed (index/reindex --strict); 2 bad config, or a service "
                "(Redis, Qdrant) unreachable; 130 interrupted",
     )
-    top.add_argument("--config", help="config file (default: $KL_CONFIG or config/default.yaml)")
+    top.add_argument("--config", help="config file (default: $KL_CONFIG, else ./config/default.yaml, else the packaged default)")
     top.add_argument("--log-level", default="WARNING", help="DEBUG, INFO, WARNING (default) or ERROR")
     sub = top.add_subparsers(dest="command", required=True)
+    init = sub.add_parser("init", help="create a project folder: config, plugins, knowledge folder (with a demo shop), .env.example")
+    init.add_argument("folder", nargs="?", default=".", help="the project folder (default: the current one)")
+    init.add_argument("--empty", action="store_true", help="leave the knowledge folder empty (no demo documents)")
     index = sub.add_parser("index", help="index new and changed files of a folder, drop deleted ones")
     reindex = sub.add_parser("reindex", help="delete the index and rebuild it from the folder (after changing the embedder)")
     for command in (index, reindex):
@@ -266,7 +293,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     setup_logging(args.log_level)
     try:
+        if args.command == "init":
+            return run_init(Path(args.folder), demo=not args.empty)
+        if args.command == "demo-orders":
+            from .demo_orders import run_demo_orders
+
+            run_demo_orders(args.host, args.port, args.failure_rate, args.latency, args.hang or None)
+            return 0
         settings = registry.load(args.config)
+        print(f"kl: config {settings.source_file}; knowledge {settings.paths.knowledge.resolve()}; "
+              f"index {settings.paths.index.resolve()}; plugins {Path(settings.tools.folder).resolve()}", file=sys.stderr)
         if args.command == "index":
             return run_index(settings, args.folder, strict=args.strict)
         if args.command == "reindex":
@@ -292,11 +328,6 @@ def main(argv: list[str] | None = None) -> int:
                 )
             return run_ingest(settings, watch=False, workers=args.threads or settings.worker.threads,
                               metrics_port=args.metrics_port)
-        if args.command == "demo-orders":
-            from .demo_orders import run_demo_orders
-
-            run_demo_orders(args.host, args.port, args.failure_rate, args.latency, args.hang or None)
-            return 0
         if args.command in cli_conversations.COMMANDS:
             return cli_conversations.run(args, settings)
         if args.command == "check-config":

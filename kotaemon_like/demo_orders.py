@@ -45,11 +45,11 @@ class FaultsUpdate(BaseModel):
 
 
 def orders_file() -> Path:
-    """ORDERS_DATA, else data/orders.json in the working directory, else the one next to the package."""
+    """ORDERS_DATA, else data/orders.json in the working directory, else the demo orders shipped in the package."""
     if os.environ.get("ORDERS_DATA"):
         return Path(os.environ["ORDERS_DATA"])
     local = Path("data/orders.json")
-    return local if local.is_file() else Path(__file__).resolve().parents[1] / "data" / "orders.json"
+    return local if local.is_file() else Path(__file__).resolve().parent / "defaults" / "orders.json"
 
 
 def load_orders(path: Path | str | None = None) -> dict[str, dict[str, Any]]:

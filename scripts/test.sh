@@ -7,10 +7,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# CPU-only torch from PyTorch's wheel index (PyPI's Linux wheels pull in gigabytes of CUDA libraries)
+python3 -c "import torch" 2>/dev/null || python3 -m pip install -q --index-url https://download.pytorch.org/whl/cpu torch==2.13.0
 python3 -m pip install -q torch==2.13.0 -c constraints.txt -e ".[test]"
 
-# Debian packages the tests drive for real: Redis, PostgreSQL, headless Chromium, compose validation, Prometheus,
-# Tesseract.
+# Debian packages the tests drive for real: Redis, PostgreSQL, headless Chromium (with CJK fonts), compose validation,
+# Prometheus, Tesseract.
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 [ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql)
@@ -20,6 +22,7 @@ command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 # OCR of scanned PDF pages (pymupdf drives Tesseract; it needs the language data)
 command -v tesseract >/dev/null 2>&1 || missing+=(tesseract-ocr)
 [ -n "$(ls /usr/share/tesseract-ocr/*/tessdata/chi_sim.traineddata 2>/dev/null)" ] || missing+=(tesseract-ocr-chi-sim)
+[ -e /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || missing+=(fonts-noto-cjk)  # Chinese in the browser test
 if [ ${#missing[@]} -gt 0 ]; then
     echo "installing Debian packages: ${missing[*]}"
     apt-get update -qq

@@ -288,8 +288,7 @@ def test_the_documented_example_plugin_loads(make_toolbox, tmp_path):
 
     from .conftest import ROOT
 
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    doc = readme[readme.index("### Writing a plugin"):]
+    doc = (ROOT / "docs" / "plugins.md").read_text(encoding="utf-8")
     example = re.search(r"```python\n(.*?)```", doc, re.S).group(1)
     assert len(example.strip().splitlines()) < 30
     folder = tmp_path / "plugins"
@@ -302,3 +301,21 @@ def test_the_documented_example_plugin_loads(make_toolbox, tmp_path):
     assert decision.name == "stock_check" and decision.arguments == {"sku": "SKU-12345"}
     result = box.call(decision.name, decision.arguments)  # nothing listens on port 9: a clean failure
     assert result.status == "failed" and "stock check is unavailable right now" in result.message
+
+
+def test_the_documented_trying_it_snippet_prints_what_the_docs_show(tmp_path):
+    import os
+    import re
+    import subprocess
+
+    from .conftest import ROOT
+
+    doc = (ROOT / "docs" / "plugins.md").read_text(encoding="utf-8")
+    plugin = re.search(r"```python\n(.*?)```", doc, re.S).group(1)
+    trying = doc[doc.index("**Trying it.**"):]
+    snippet, shown = re.search(r"```python\n(.*?)```.*?```text\n(.*?)```", trying, re.S).groups()
+    write_plugin(tmp_path / "plugins", "stock_check.py", plugin)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", snippet], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == shown

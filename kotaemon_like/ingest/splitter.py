@@ -6,9 +6,9 @@ regex breaks on Chinese sentence ends (。！？) as well as Latin punctuation.
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Sequence
 
-from llama_index.core.node_parser import SentenceSplitter as _LlamaSentenceSplitter
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..components import Chunk, Document
@@ -36,7 +36,13 @@ class SentenceSplitter:
 
     def __init__(self, params: Params | None = None):
         self.params = params or self.Params()
-        self._splitter = _LlamaSentenceSplitter(
+
+    @cached_property
+    def _splitter(self):
+        # imported on first use: llama-index takes seconds to import and `kl ask` never splits
+        from llama_index.core.node_parser import SentenceSplitter as LlamaSentenceSplitter
+
+        return LlamaSentenceSplitter(
             chunk_size=self.params.chunk_size,
             chunk_overlap=self.params.chunk_overlap,
             secondary_chunking_regex="[^,.;。？！]+[,.;。？！]?|[,.;。？！]",

@@ -20,7 +20,11 @@ from .state import AppState
 
 log = logging.getLogger(__name__)
 
-THEME = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
+# System fonts only; the CJK names come before the generic families so Chinese never falls back to empty boxes
+# (Linux: Debian's fonts-noto-cjk; Windows: Microsoft YaHei; macOS: PingFang SC).
+CJK_FONTS = ["Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC", "WenQuanYi Micro Hei"]
+THEME = gr.themes.Default(font=["ui-sans-serif", "system-ui", *CJK_FONTS, "sans-serif"],
+                          font_mono=["ui-monospace", "Noto Sans Mono CJK SC", "monospace"])
 TOOL_STATUS = {"ok": "done", "failed": "failed", "timeout": "timed out", "skipped-open": "unavailable right now",
                "needs-input": "needs more details"}
 
