@@ -239,7 +239,7 @@ def run_init(folder: Path, demo: bool) -> int:
     print(f"created the project {folder.resolve()}: {len(written)} files"
           + (f", {documents} demo documents in data/knowledge" if documents else ""))
     steps = f"cd {folder} && " if folder.resolve() != Path.cwd().resolve() else ""
-    question = "How long do I have to return an item?"
+    question = "Can I return an item for a refund?"
     print(f"next: {steps}kl index && kl ask \"{question}\"" if documents else
           f"next: copy your documents into {folder / 'data' / 'knowledge'}, then {steps}kl index")
     return 0
