@@ -28,8 +28,14 @@ def serve(workdir, extra: str = ""):
     (workdir / "data" / "knowledge" / "warranty.md").write_text(KNOWLEDGE)
     config = write_config(workdir, f"tools: {{folder: '{workdir / 'no-plugins'}', reload: false}}\n{textwrap.dedent(extra)}")
     server = LiveServer(create_app(registry.load(config), ui=False)).__enter__()
-    ready = lambda: httpx.get(f"{server.url}/api/ready").json().get("chunks", 0) > 0  # noqa: E731
-    wait_until(ready, 60, what="the knowledge file to be indexed")
+
+    def indexed() -> bool:
+        try:
+            return httpx.get(f"{server.url}/api/ready", timeout=10).json().get("chunks", 0) > 0
+        except httpx.HTTPError:  # a busy machine: ask again
+            return False
+
+    wait_until(indexed, 180, every_s=0.5, what="the knowledge file to be indexed")
     return server
 
 

@@ -85,7 +85,8 @@ def respond(request: Request, service: ConversationService, conversation: Conver
             yield from first
             with closing(events):
                 yield from events
-        return sse_response(while_connected(request, with_first()))
+        # the server's shutdown grace: on SIGTERM the answer in flight still finishes
+        return sse_response(while_connected(request, with_first()), grace_s=request.app.state.kl.settings.server.grace_s)
     try:
         body = collect(events_while_connected(request, events))
     except StateConflict as exc:
