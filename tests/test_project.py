@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -34,6 +35,7 @@ def test_init_creates_a_project_and_never_overwrites_one(tmp_path, capsys):
 
 
 def test_kl_outside_a_project_uses_the_packaged_config_and_says_so(tmp_path):
+    shutil.copytree(ROOT / "plugins", tmp_path / "plugins")  # check-config also loads the plugins its settings name
     env = {k: v for k, v in os.environ.items() if k != "KL_CONFIG"}
     env["PYTHONPATH"] = str(ROOT)
     out = subprocess.run([sys.executable, "-m", "kotaemon_like.cli", "check-config"], cwd=tmp_path, env=env,
