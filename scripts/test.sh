@@ -8,7 +8,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # CPU-only torch from PyTorch's wheel index (PyPI's Linux wheels pull in gigabytes of CUDA libraries)
-python3 -c "import torch" 2>/dev/null || python3 -m pip install -q --index-url https://download.pytorch.org/whl/cpu torch==2.13.0
+# (where that index is out of reach, pip's own configured sources are tried for the same version)
+python3 -c "import torch" 2>/dev/null \
+    || python3 -m pip install -q --retries 1 --timeout 20 --index-url https://download.pytorch.org/whl/cpu torch==2.13.0 \
+    || python3 -m pip install -q torch==2.13.0
 python3 -m pip install -q torch==2.13.0 -c constraints.txt -e ".[test]"
 
 # Debian packages the tests drive for real: Redis, PostgreSQL, headless Chromium (with CJK fonts), compose validation,
