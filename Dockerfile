@@ -43,6 +43,10 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
 
 COPY README.md ./
 COPY kotaemon_like ./kotaemon_like
+# kotaemon_like/defaults links to these: the installed package carries them as its built-in project
+COPY config ./config
+COPY plugins ./plugins
+COPY data/orders.json ./data/orders.json
 # The import check fails the build, not the first request, when pyproject.toml misses a runtime dependency.
 RUN pip install --no-deps -c constraints.txt . \
     && python -c "import kotaemon_like.server.app, kotaemon_like.ingest_service, kotaemon_like.queues.redis_stream, kotaemon_like.stores.qdrant_store, kotaemon_like.memory.redis_memory, kotaemon_like.demo_orders, kotaemon_like.tools"
