@@ -49,6 +49,7 @@ class Paths(BaseModel):
     model_config = ConfigDict(extra="forbid")
     knowledge: Path = Path("data/knowledge")
     index: Path = Path("data/index")
+    tenants: Path | None = None  # <id>/knowledge and <id>/index of every tenant but the default; none: next to index
 
 
 class IngestSettings(BaseModel):
@@ -155,6 +156,11 @@ class ServerSettings(BaseModel):
     sse_ping_s: float = Field(15, gt=0)  # keep-alive comment on a silent stream, so proxies keep it open
 
 
+class TenantSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    loaded_max: int = Field(8, gt=0)  # tenants whose index and engine stay loaded (least recently used unloaded)
+
+
 class Settings(BaseModel):
     """The whole validated config; every entry point (CLI, server, worker) uses this one model."""
 
@@ -177,6 +183,7 @@ class Settings(BaseModel):
     server: ServerSettings = ServerSettings()
     conversations: ConversationSettings = ConversationSettings()
     stats: StatsSettings = StatsSettings()
+    tenants: TenantSettings = TenantSettings()
     source_file: str = "<defaults>"
 
 

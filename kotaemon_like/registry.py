@@ -140,11 +140,12 @@ class KnowledgeBase:
         self.keyword_index.close()
 
 
-def build_knowledge_base(settings: Settings, recreate: bool = False) -> KnowledgeBase:
-    """`recreate` empties the vector store first (for `kl reindex`, also on a Qdrant server)."""
+def build_knowledge_base(settings: Settings, recreate: bool = False, embedder: Embedder | None = None) -> KnowledgeBase:
+    """`recreate` empties the vector store first (for `kl reindex`, also on a Qdrant server); `embedder` shares
+    an already loaded model (tenants of one deployment)."""
     index_dir = Path(settings.paths.index)
     index_dir.mkdir(parents=True, exist_ok=True)
-    embedder = build("embedder", settings.embedder, settings)
+    embedder = embedder or build("embedder", settings.embedder, settings)
     extra = {"recreate": True} if recreate else {}
     return KnowledgeBase(
         settings=settings,

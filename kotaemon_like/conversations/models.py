@@ -138,17 +138,22 @@ class StaffSessionRow(Base):
     __table_args__ = (Index("ix_staff_sessions_user", "tenant_id", "user_id"),)
 
 
-class ApiKeyRow(Base):
-    """A key for programmatic staff access, acting as its user; stored as sha256, shown once at creation."""
+class HashedKey:
+    """The columns of a key stored as sha256 and shown once at creation (staff API keys, tenant keys)."""
 
-    __tablename__ = "api_keys"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     tenant_id: Mapped[str] = mapped_column(String(64))
-    user_id: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(120), default="")
     prefix: Mapped[str] = mapped_column(String(16))  # the first characters, to tell keys apart in listings
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_used: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+
+
+class ApiKeyRow(HashedKey, Base):
+    """A key for programmatic staff access, acting as its user."""
+
+    __tablename__ = "api_keys"
+    user_id: Mapped[int] = mapped_column(Integer)
     __table_args__ = (Index("ix_api_keys_tenant", "tenant_id", "user_id"),)

@@ -11,7 +11,6 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import Field
 
 from ..chat import TurnRecord
-from .auth import require_api_key
 from .documents import DocumentError, DocumentFolder
 from .state import AppState
 
@@ -20,10 +19,14 @@ def get_state(request: Request) -> AppState:
     return request.app.state.kl
 
 
-def get_folder(state: AppState = Depends(get_state)) -> DocumentFolder:
-    suffixes = tuple(s for loader in state.kb.loaders for s in loader.suffixes)
+def get_folder(request: Request, state: AppState = Depends(get_state)) -> DocumentFolder:
+    """The knowledge folder of the caller's tenant: its secret key, its admin, or the deployment's key."""
+    from .tenancy import admin_caller, caller
+
+    runtime = state.runtime(admin_caller(request, caller(request)).tenant)
+    suffixes = tuple(s for loader in runtime.kb.loaders for s in loader.suffixes)
     max_bytes = int(min(state.settings.server.max_upload_mb, state.settings.ingest.max_file_mb) * 2**20)
-    return DocumentFolder(state.settings.paths.knowledge, state.manifest, suffixes, max_bytes)
+    return DocumentFolder(runtime.settings.paths.knowledge, runtime.manifest, suffixes, max_bytes)
 
 
 MAX_MESSAGE_CHARS = 8000  # what one customer message may hold, on every chat endpoint
@@ -41,7 +44,7 @@ def collect(events: Iterator) -> dict:
 
 
 public = APIRouter(tags=["operations"])
-private = APIRouter(dependencies=[Depends(require_api_key)])
+private = APIRouter()  # each route's folder comes from the caller's credential (get_folder)
 
 
 @private.post("/api/documents", tags=["documents"], status_code=201, summary="Upload files into the knowledge folder")

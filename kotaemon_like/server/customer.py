@@ -19,23 +19,28 @@ from ..conversations.events import ConversationEvent, MessageEvent
 from ..conversations.records import Conversation
 from ..conversations.service import ConversationService
 from .api import MAX_MESSAGE_CHARS, FilterValue, collect, get_state
-from .auth import require_api_key
 from .event_stream import sse_event, sse_response
 from .state import AppState
 from .streams import events_while_connected, while_connected
+from .tenancy import Caller, chat_caller, open_chat_caller
 
 router = APIRouter(tags=["conversations"])
 NOT_FOUND = "no such conversation"
 
 
-def get_service(state: AppState = Depends(get_state)) -> ConversationService:
-    return state.service
+def get_service(who: Caller = Depends(open_chat_caller), state: AppState = Depends(get_state)) -> ConversationService:
+    """The conversation service of the caller's tenant (from its key; the default tenant without one)."""
+    return state.runtime(who.tenant).service
+
+
+def chat_service(who: Caller = Depends(chat_caller), state: AppState = Depends(get_state)) -> ConversationService:
+    return state.runtime(who.tenant).service
 
 
 def conversation_token(request: Request) -> str:
     token = request.headers.get("x-conversation-token", "")
     bearer = request.headers.get("authorization", "")
-    if not token and bearer.lower().startswith("bearer "):
+    if not token and bearer.lower().startswith("bearer ") and not bearer[7:].strip().startswith(("pk_", "sk_")):
         token = bearer[7:].strip()
     return token
 
@@ -63,10 +68,15 @@ class ChatRequest(BaseModel):
                                         "in X-Conversation-Token); omitted: a new one, announced by a `conversation` event")
     stream: bool = Field(True, description="Server-Sent Events (default) or one JSON object")
     filter: dict[str, FilterValue | list[FilterValue]] | None = Field(
-        None, description='metadata filter, e.g. {"tenant": "acme"}'
+        None, description='metadata filter within the caller\'s own knowledge base, e.g. {"source": "faq.md"}'
     )
 
-    _filter_keys = field_validator("filter")(check_filter)  # refused here, before any stream starts
+    @field_validator("filter")
+    @classmethod
+    def _filter_keys(cls, value):  # refused here, before any stream starts
+        if value and "tenant" in value:
+            raise ValueError("the tenant comes from the API key, not from a filter; send the tenant's key instead")
+        return check_filter(value)
 
 
 class RatingRequest(BaseModel):
@@ -96,6 +106,11 @@ def respond(request: Request, service: ConversationService, conversation: Conver
     return body
 
 
+@router.get("/api/tenant", summary="The caller's tenant as a widget shows it: name, assistant name, welcome, colour")
+def tenant(who: Caller = Depends(open_chat_caller)):
+    return {**who.tenant.public(), "key": who.kind}
+
+
 @router.post("/api/conversations", status_code=201, summary="Start a conversation: its id and the customer token (shown once)")
 def start(body: NewConversation | None = None, service: ConversationService = Depends(get_service)):
     conversation, token = service.start((body or NewConversation()).channel)
@@ -110,12 +125,12 @@ def post_message(body: CustomerMessage, request: Request, conversation: Conversa
     return respond(request, service, conversation, body.message, body.stream)
 
 
-@router.post("/api/chat", tags=["chat"], dependencies=[Depends(require_api_key)],
+@router.post("/api/chat", tags=["chat"],
              summary="One chat turn in an owned conversation: SSE events conversation/token/citation/tool/done/state, or JSON")
-def chat(body: ChatRequest, request: Request, service: ConversationService = Depends(get_service)):
+def chat(body: ChatRequest, request: Request, service: ConversationService = Depends(chat_service)):
     first: tuple = ()
     if body.conversation_id:
-        # only the header here: a bearer on this route is the server's API key
+        # only the header here: a bearer on this route is an API key
         conversation = service.open(body.conversation_id, request.headers.get("x-conversation-token", ""))
         if conversation is None:
             raise HTTPException(status_code=404, detail=NOT_FOUND)
@@ -153,9 +168,8 @@ def rate(body: RatingRequest, conversation: Conversation = Depends(owned), servi
 
 @router.get("/api/conversations/{conversation_id}/events", summary="Live SSE: agent replies and state changes")
 async def live(request: Request, after: int = 0, conversation: Conversation = Depends(owned),
-               state: AppState = Depends(get_state)):
+               service: ConversationService = Depends(get_service), state: AppState = Depends(get_state)):
     """Polls the store, so a reply written by any app replica reaches the customer; ends after events_max_s."""
-    service: ConversationService = state.service
     settings = state.settings.conversations
     last_id = request.headers.get("last-event-id", "")
     cursor = int(last_id) if last_id.isdigit() else max(after, 0)

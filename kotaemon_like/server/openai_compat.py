@@ -28,10 +28,10 @@ from ..chat import CitationEvent, DoneEvent, TokenEvent
 from ..components import Message
 from ..tokens import count_tokens
 from .api import MAX_MESSAGE_CHARS, collect, get_state
-from .auth import require_api_key
 from .event_stream import sse_response
 from .state import AppState
 from .streams import events_while_connected, while_connected
+from .tenancy import Caller, admin_caller
 
 log = logging.getLogger(__name__)
 MODEL = "kotaemon-like"
@@ -80,7 +80,7 @@ class OpenAIRoute(APIRoute):
         return route
 
 
-router = APIRouter(tags=["openai-compatible"], dependencies=[Depends(require_api_key)], route_class=OpenAIRoute)
+router = APIRouter(tags=["openai-compatible"], dependencies=[Depends(admin_caller)], route_class=OpenAIRoute)
 
 
 MAX_CONVERSATION_CHARS = 4 * MAX_MESSAGE_CHARS  # all messages of one request together
@@ -147,7 +147,10 @@ def _usage(reported: dict, prompt: str, answer: str) -> dict:
 
 
 @router.post("/v1/chat/completions", summary="OpenAI-compatible chat completions (streaming and not)")
-def completions(body: CompletionRequest, request: Request, state: AppState = Depends(get_state)):
+def completions(body: CompletionRequest, request: Request, state: AppState = Depends(get_state),
+                who: Caller = Depends(admin_caller)):
+    """A secret key (or the deployment's key) answers from its own tenant's knowledge base; public keys never."""
+    engine = state.runtime(who.tenant).engine
     users = [i for i, m in enumerate(body.messages) if m.role == "user"]
     if not users:
         raise OpenAIError(400, "messages must contain at least one user message", "messages")
@@ -157,11 +160,11 @@ def completions(body: CompletionRequest, request: Request, state: AppState = Dep
     headers = {}
     if any(m.role == "system" for m in history):
         headers["X-KL-System-Messages"] = (
-            "honoured" if getattr(state.engine.generator, "reads_system_messages", False)
+            "honoured" if getattr(engine.generator, "reads_system_messages", False)
             else "ignored: the extractive generator quotes the sources only"
         )
     prompt = "\n".join(m.text() for m in body.messages[: last + 1])
-    events = state.engine.turn(question, session_id=body.user, history=history, channel="openai")
+    events = engine.turn(question, session_id=body.user, history=history, channel="openai")
     cid, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
 
     if body.stream:

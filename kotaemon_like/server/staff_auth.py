@@ -29,7 +29,15 @@ def current_staff(request: Request, state: AppState = Depends(get_state)) -> Sta
     if user is None:
         raise HTTPException(status_code=401, detail="sign in at /console (or send a staff API key as Authorization: Bearer)",
                             headers={"WWW-Authenticate": "Bearer"})
+    tenant = state.tenants.get(user.tenant_id)
+    if tenant is None or not tenant.active:
+        raise HTTPException(status_code=403, detail=f"tenant {user.tenant_id!r} is disabled")
     return user
+
+
+def staff_service(user: StaffUser = Depends(current_staff), state: AppState = Depends(get_state)):
+    """The conversation service of the staff user's own tenant (never one a request names)."""
+    return state.runtime(state.tenants.get(user.tenant_id)).service
 
 
 def current_admin(user: StaffUser = Depends(current_staff)) -> StaffUser:

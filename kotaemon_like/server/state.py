@@ -26,6 +26,8 @@ class AppState:
     conversations: Any = None  # conversations.ConversationStore
     desk: Any = None  # conversations.desk.ConversationDesk (hand-off rules, tickets) for the default tenant
     service: Any = None  # conversations.service.ConversationService: customer messages, agents' actions
+    tenants: Any = None  # tenants.TenantDirectory: tenants and their keys
+    runtimes: Any = None  # tenants.runtime.TenantRuntimes: each tenant's index, engine and service
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -44,15 +46,26 @@ class AppState:
         store, desk = registry.build_conversations(settings)
         engine = registry.build_chat(kb, toolbox=toolbox, desk=desk)
         from ..conversations.service import ConversationService
+        from ..tenants import DEFAULT_TENANT, TenantDirectory
+        from ..tenants.runtime import TenantRuntime, TenantRuntimes
 
-        return cls(settings, kb, engine, Manifest(settings.paths.index), queue, ingest, toolbox, store, desk,
-                   ConversationService(desk, engine))
+        manifest, service = Manifest(settings.paths.index), ConversationService(desk, engine)
+        default = TenantRuntime(DEFAULT_TENANT, settings, kb, engine, manifest, desk, service, toolbox, ingest, owned=False)
+        runtimes = TenantRuntimes(settings, store, default, settings.tenants.loaded_max, settings.server.embedded_ingest)
+        return cls(settings, kb, engine, manifest, queue, ingest, toolbox, store, desk, service,
+                   TenantDirectory(store.session), runtimes)
+
+    def runtime(self, tenant):
+        """The parts serving `tenant` (a tenants.Tenant), built on first use."""
+        return self.runtimes.get(tenant)
 
     def start(self) -> None:
         if self.ingest is not None:
             self.ingest.start()
 
     def close(self) -> None:
+        if self.runtimes is not None:
+            self.runtimes.close()
         if self.ingest is not None:
             self.ingest.stop()  # finishes the current job and flushes the index
         else:

@@ -34,8 +34,8 @@ def stats_of(state: AppState) -> ConversationStats:
     return ConversationStats(engine)
 
 
-def gaps_of(state: AppState, p: Period) -> list[dict]:
-    return knowledge_gaps(stats_of(state), state.kb.embedder, state.desk.tenant, p, state.settings.stats.gap_similarity)
+def gaps_of(state: AppState, p: Period, tenant: str) -> list[dict]:
+    return knowledge_gaps(stats_of(state), state.kb.embedder, tenant, p, state.settings.stats.gap_similarity)
 
 
 def watch(state: AppState) -> None:
@@ -45,12 +45,12 @@ def watch(state: AppState) -> None:
 
 @router.get("/api/admin/stats", summary="Support figures of a day, week or month in the configured time zone")
 def figures(p: Period = Depends(chosen_period), admin: StaffUser = Depends(current_admin), state: AppState = Depends(get_state)):
-    return stats_of(state).figures(state.desk.tenant, p)
+    return stats_of(state).figures(admin.tenant_id, p)
 
 
 @router.get("/api/admin/stats/gaps", summary="Questions the documents failed, grouped by meaning, largest group first")
 def gaps(p: Period = Depends(chosen_period), admin: StaffUser = Depends(current_admin), state: AppState = Depends(get_state)):
-    return {"period": p.label, "gaps": gaps_of(state, p)}
+    return {"period": p.label, "gaps": gaps_of(state, p, admin.tenant_id)}
 
 
 @router.get("/api/admin/stats/{table}.csv", summary="One statistics table (or the conversations with ratings) as CSV")
@@ -58,9 +58,9 @@ def csv_table(table: str, p: Period = Depends(chosen_period), admin: StaffUser =
               state: AppState = Depends(get_state)):
     if table not in TABLES:
         raise HTTPException(status_code=404, detail=f"no table {table!r}; tables: {', '.join(TABLES)}")
-    stats, tenant = stats_of(state), state.desk.tenant
+    stats, tenant = stats_of(state), admin.tenant_id
     header, rows = tables(stats.figures(tenant, p),
-                          gaps=gaps_of(state, p) if table == "gaps" else None,
+                          gaps=gaps_of(state, p, admin.tenant_id) if table == "gaps" else None,
                           conversations=stats.conversation_rows(tenant, p) if table == "conversations" else None)[table]
     name = f"{table}-{tenant}-{p.label}.csv"
     return Response(to_csv(header, rows), media_type="text/csv; charset=utf-8",

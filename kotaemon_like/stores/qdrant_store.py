@@ -11,6 +11,7 @@ query under Cosine.) An existing Cosine collection is accepted as is.
 from __future__ import annotations
 
 import contextlib
+import copy
 import logging
 import re
 import threading
@@ -63,9 +64,20 @@ def qdrant_filter(filter: Filter | None) -> models.Filter | None:
     return models.Filter(must=conditions)
 
 
-def _payload(chunk: Chunk) -> dict[str, Any]:
-    return {"chunk_id": chunk.id, "text": chunk.text, "source": chunk.source, "page": chunk.page,
-            "metadata": dict(chunk.metadata)}
+def _payload(chunk: Chunk, tenant: str | None) -> dict[str, Any]:
+    payload = {"chunk_id": chunk.id, "text": chunk.text, "source": chunk.source, "page": chunk.page,
+               "metadata": dict(chunk.metadata)}
+    if tenant:
+        payload["tenant"] = tenant
+    return payload
+
+
+def tenant_scope(tenant: str | None, filter: models.Filter | None = None) -> models.Filter:
+    """`filter` narrowed to one tenant's points (or, for the default tenant, to the points without a tenant)."""
+    scope: models.Condition = (models.FieldCondition(key="tenant", match=models.MatchValue(value=tenant)) if tenant
+                               else models.IsEmptyCondition(is_empty=models.PayloadField(key="tenant")))
+    must = [scope, *((filter.must or []) if filter is not None else [])]
+    return models.Filter(must=must)
 
 
 def _chunk(payload: dict[str, Any]) -> Chunk:
@@ -83,6 +95,9 @@ class QdrantVectorStore:
         path: str = "qdrant"  # local mode folder, relative to the index folder
         location: Literal[":memory:"] | None = None  # local mode without a folder (tests)
         collection: str = "kotaemon_like"
+        # one tenant's share of a collection several tenants use: its points carry `tenant` and every
+        # search, count and delete filters on it; unset (the default tenant): the points without one
+        tenant: str | None = None
         batch_size: int = Field(256, gt=0)  # points per upsert request
         timeout: int = Field(10, gt=0)  # seconds per server request
 
@@ -104,6 +119,8 @@ class QdrantVectorStore:
         self.params = params or self.Params()
         self.dim = dim
         self.collection = self.params.collection
+        self.tenant = self.params.tenant
+        self._owns_client = True
         self.local = not self.params.url
         on_disk = self.local and not self.params.location
         self.folder: Path | None = Path(index_dir) / self.params.path if on_disk else None
@@ -200,6 +217,9 @@ class QdrantVectorStore:
         # local mode ignores payload indexes (and warns); a server uses it for filters and delete-by-source
         if not self.local and "source" not in (info.payload_schema or {}):
             client.create_payload_index(self.collection, "source", models.PayloadSchemaType.KEYWORD)
+        if not self.local and "tenant" not in (info.payload_schema or {}):
+            client.create_payload_index(self.collection, "tenant", models.KeywordIndexParams(
+                type=models.KeywordIndexType.KEYWORD, is_tenant=True))
 
     def _require(self) -> QdrantClient:
         if self._client is None:
@@ -222,15 +242,16 @@ class QdrantVectorStore:
                 client.upsert(
                     self.collection,
                     models.Batch(
-                        ids=[point_id(c.id) for c in part],
+                        # two tenants' files of one name must not share point ids
+                        ids=[point_id(f"{self.tenant}/{c.id}" if self.tenant else c.id) for c in part],
                         vectors=vectors[start:start + size].tolist(),
-                        payloads=[_payload(c) for c in part],
+                        payloads=[_payload(c, self.tenant) for c in part],
                     ),
                     wait=True,  # acknowledged writes are durable, so commit() has nothing left to do
                 )
 
     def delete(self, source: str) -> int:
-        selector = qdrant_filter({"source": source})
+        selector = tenant_scope(self.tenant, qdrant_filter({"source": source}))
         with self._lock:
             client = self._require()
             # Collect ids first: a filter delete does not say how many points it removed.
@@ -254,13 +275,14 @@ class QdrantVectorStore:
         query = np.asarray(vector, dtype=np.float32).reshape(-1).tolist()
         with self._lock:
             result = self._require().query_points(
-                self.collection, query=query, limit=k, query_filter=qdrant_filter(filter), with_payload=True,
+                self.collection, query=query, limit=k, query_filter=tenant_scope(self.tenant, qdrant_filter(filter)),
+                with_payload=True,
             )
         return [ScoredChunk(_chunk(p.payload or {}), float(p.score)) for p in result.points]
 
     def count(self) -> int:
         with self._lock:
-            return int(self._require().count(self.collection, exact=True).count)
+            return int(self._require().count(self.collection, count_filter=tenant_scope(self.tenant), exact=True).count)
 
     def scan(self, batch: int = 1000) -> Iterator[tuple[list[Chunk], np.ndarray]]:
         """Every stored chunk with its vector, `batch` at a time (for migrating to another store)."""
@@ -268,7 +290,8 @@ class QdrantVectorStore:
         while True:
             with self._lock:
                 points, offset = self._require().scroll(
-                    self.collection, limit=batch, offset=offset, with_payload=True, with_vectors=True,
+                    self.collection, scroll_filter=tenant_scope(self.tenant), limit=batch, offset=offset,
+                    with_payload=True, with_vectors=True,
                 )
             if points:
                 yield ([_chunk(p.payload or {}) for p in points],
@@ -276,11 +299,19 @@ class QdrantVectorStore:
             if offset is None:
                 return
 
+    def for_tenant(self, tenant: str | None) -> QdrantVectorStore:
+        """The same collection and client seen as another tenant's (closing the view leaves the client open)."""
+        view = copy.copy(self)
+        view.tenant, view._owns_client = tenant, False
+        return view
+
     def commit(self) -> None:
         """Nothing to do: every upsert and delete waits until Qdrant has applied it."""
 
     def close(self) -> None:
         """Close the client; in local mode this releases the folder lock. Safe to call twice."""
+        if not self._owns_client:
+            return
         with self._lock:
             client, self._client = self._client, None
             if client is not None:
