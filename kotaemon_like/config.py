@@ -145,9 +145,60 @@ class StatsSettings(BaseModel):
         return value
 
 
+class RateLimits(BaseModel):
+    """Requests allowed per client address (`*_per_ip`) and per credential (`*_per_key`); null = no limit."""
+
+    model_config = ConfigDict(extra="forbid")
+    conversations_per_ip: str | None = "30/minute"  # new conversations (POST /api/conversations, /api/chat without an id)
+    messages_per_ip: str | None = "60/minute"  # chat messages: conversation messages, /api/chat, /v1/chat/completions
+    messages_per_key: str | None = "600/minute"  # the same, per API key or public key (per tenant without one)
+    uploads_per_key: str | None = "60/minute"  # POST /api/documents
+    storage: str = "memory://"  # or redis://host:6379/0: shared by every app replica
+    strategy: Literal["moving-window", "fixed-window"] = "moving-window"
+
+    @field_validator("conversations_per_ip", "messages_per_ip", "messages_per_key", "uploads_per_key")
+    @classmethod
+    def _parses(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from limits import parse
+
+        try:
+            parse(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a rate limit; write e.g. 30/minute, 5/second or 1000/day") from None
+        return value
+
+
+class Quotas(BaseModel):
+    """Monthly allowance of a tenant (calendar month, UTC); null = unlimited. `tenants` overrides it per tenant id."""
+
+    model_config = ConfigDict(extra="forbid")
+    messages_per_month: int | None = Field(None, ge=0)  # customer messages the assistant answered
+    tokens_per_month: int | None = Field(None, ge=0)  # LLM tokens (prompt + completion) the generator reported
+    tenants: dict[str, "Quotas"] = Field(default_factory=dict)
+
+
 class ServerSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     host: str = "127.0.0.1"
+    # the address customers and staff use, e.g. https://support.example.com: its host and origin are trusted
+    public_url: str | None = None
+    # Host headers served; none: loopback, `host` (unless 0.0.0.0) and public_url's host. "*.example.com" works.
+    trusted_hosts: list[str] | None = None
+    # other origins whose pages may post to staff and admin routes (the served host itself always may)
+    trusted_origins: list[str] = Field(default_factory=list)
+    max_body_kb: float = Field(1024, gt=0)  # any request body, unless a cap below is for its route
+    max_chat_kb: float = Field(64, gt=0)  # a chat message request (/api/chat, conversation messages)
+    max_openai_kb: float = Field(256, gt=0)  # a /v1 request (it carries the whole history)
+    rate_limits: RateLimits = RateLimits()
+    quotas: Quotas = Quotas()
+
+    @field_validator("trusted_hosts", "trusted_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        """A list, or one string of comma-separated names (as an environment variable gives it)."""
+        return [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else value
     port: int = Field(8080, gt=0, lt=65536)
     embedded_ingest: bool = True  # run watcher + workers in the server process (off in the stack)
     api_key_env: str = "KL_API_KEY"  # NAME of the env var; auth is on when it is set and not empty
@@ -159,6 +210,16 @@ class ServerSettings(BaseModel):
 class TenantSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     loaded_max: int = Field(8, gt=0)  # tenants whose index and engine stay loaded (least recently used unloaded)
+
+
+class CacheSettings(BaseModel):
+    """Answers to repeated questions, per tenant, until that tenant's documents change or `ttl_s` passes."""
+
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool = True
+    url: str | None = None  # redis://host:6379/0 shares the cache between replicas; none: in this process
+    ttl_s: float = Field(3600, gt=0)
+    max_entries: int = Field(1000, gt=0)  # in-process only: the least recently used answers go first
 
 
 class Settings(BaseModel):
@@ -184,6 +245,7 @@ class Settings(BaseModel):
     conversations: ConversationSettings = ConversationSettings()
     stats: StatsSettings = StatsSettings()
     tenants: TenantSettings = TenantSettings()
+    cache: CacheSettings = CacheSettings()
     source_file: str = "<defaults>"
 
 

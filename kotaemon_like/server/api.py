@@ -12,6 +12,7 @@ from pydantic import Field
 
 from ..chat import TurnRecord
 from .documents import DocumentError, DocumentFolder
+from .limits import limited
 from .state import AppState
 
 
@@ -47,7 +48,7 @@ public = APIRouter(tags=["operations"])
 private = APIRouter()  # each route's folder comes from the caller's credential (get_folder)
 
 
-@private.post("/api/documents", tags=["documents"], status_code=201, summary="Upload files into the knowledge folder")
+@private.post("/api/documents", tags=["documents"], status_code=201, dependencies=[Depends(limited("uploads_per_key"))], summary="Upload files into the knowledge folder")
 def upload(files: list[UploadFile] = File(...), replace: bool = Query(False, description="overwrite a file of the same name"),
            folder: DocumentFolder = Depends(get_folder)):
     saved = []

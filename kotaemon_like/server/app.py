@@ -44,7 +44,7 @@ def create_app(settings: Settings, state: AppState | None = None, ui: bool = Tru
     app.include_router(pages.router)
     app.include_router(openai_compat.router)
 
-    install_edge(app)
+    install_edge(app, settings)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):

@@ -20,6 +20,7 @@ from ..conversations.records import Conversation
 from ..conversations.service import ConversationService
 from .api import MAX_MESSAGE_CHARS, FilterValue, collect, get_state
 from .event_stream import sse_event, sse_response
+from .limits import enforce, limited
 from .state import AppState
 from .streams import events_while_connected, while_connected
 from .tenancy import Caller, chat_caller, open_chat_caller
@@ -111,13 +112,17 @@ def tenant(who: Caller = Depends(open_chat_caller)):
     return {**who.tenant.public(), "key": who.kind}
 
 
-@router.post("/api/conversations", status_code=201, summary="Start a conversation: its id and the customer token (shown once)")
+MESSAGE_LIMITS = limited("messages_per_ip", "messages_per_key")
+
+
+@router.post("/api/conversations", status_code=201, dependencies=[Depends(limited("conversations_per_ip"))],
+             summary="Start a conversation: its id and the customer token (shown once)")
 def start(body: NewConversation | None = None, service: ConversationService = Depends(get_service)):
     conversation, token = service.start((body or NewConversation()).channel)
     return {"id": conversation.id, "token": token, "state": conversation.state}
 
 
-@router.post("/api/conversations/{conversation_id}/messages", summary="Send a message: the assistant's answer (SSE or JSON)")
+@router.post("/api/conversations/{conversation_id}/messages", dependencies=[Depends(MESSAGE_LIMITS)], summary="Send a message: the assistant's answer (SSE or JSON)")
 def post_message(body: CustomerMessage, request: Request, conversation: Conversation = Depends(owned),
                  service: ConversationService = Depends(get_service)):
     if body.stream and conversation.state == "closed":
@@ -125,7 +130,7 @@ def post_message(body: CustomerMessage, request: Request, conversation: Conversa
     return respond(request, service, conversation, body.message, body.stream)
 
 
-@router.post("/api/chat", tags=["chat"],
+@router.post("/api/chat", tags=["chat"], dependencies=[Depends(MESSAGE_LIMITS)],
              summary="One chat turn in an owned conversation: SSE events conversation/token/citation/tool/done/state, or JSON")
 def chat(body: ChatRequest, request: Request, service: ConversationService = Depends(chat_service)):
     first: tuple = ()
@@ -135,6 +140,7 @@ def chat(body: ChatRequest, request: Request, service: ConversationService = Dep
         if conversation is None:
             raise HTTPException(status_code=404, detail=NOT_FOUND)
     else:
+        enforce(request, "conversations_per_ip")
         conversation, token = service.start("api")
         first = (ConversationEvent(conversation.id, token),)
     if body.stream and conversation.state == "closed":

@@ -1,7 +1,8 @@
 """The HTTP edge: what every request passes before a route sees it, in one place.
 
-Request ids (accepted only in a safe shape), request metrics, and unhandled errors that leak nothing.
-Checks that belong to the edge (body caps, CORS, Host) go here too.
+Outermost first: the Host check (origins.py), request ids (accepted only in a safe shape), request metrics and
+unhandled errors that leak nothing (here), the cross-site check of staff routes (origins.py), body caps
+(bodycap.py); rate limits (limits.py) are spent by the routes themselves.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from .. import metrics
+from ..config import Settings
 
 log = logging.getLogger(__name__)
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -27,8 +29,15 @@ def request_id(header: str | None) -> str:
     return uuid.uuid4().hex[:16]
 
 
-def install_edge(app: FastAPI) -> None:
-    """Add the edge middleware to `app`."""
+def install_edge(app: FastAPI, settings: Settings) -> None:
+    """Add the edge middleware to `app` (Starlette runs the last added first)."""
+    from .bodycap import BodyCap
+    from .limits import RateLimiter
+    from .origins import CrossSiteGuard, TrustedHosts, trusted_hosts
+
+    app.state.limiter = RateLimiter(settings.server.rate_limits)
+    app.add_middleware(BodyCap, settings=settings)
+    app.add_middleware(CrossSiteGuard, settings=settings)
 
     @app.middleware("http")
     async def edge(request: Request, call_next):
@@ -47,3 +56,5 @@ def install_edge(app: FastAPI) -> None:
             metrics.HTTP_SECONDS.labels(path).observe(time.perf_counter() - start)
         response.headers["X-Request-ID"] = rid
         return response
+
+    app.add_middleware(TrustedHosts, allowed_hosts=trusted_hosts(settings))

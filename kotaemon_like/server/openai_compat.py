@@ -17,18 +17,20 @@ import uuid
 from contextlib import closing
 from typing import Any, Callable, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field, model_validator
 from sse_starlette import ServerSentEvent
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..chat import CitationEvent, DoneEvent, TokenEvent
 from ..components import Message
 from ..tokens import count_tokens
 from .api import MAX_MESSAGE_CHARS, collect, get_state
 from .event_stream import sse_response
+from .limits import limited
 from .state import AppState
 from .streams import events_while_connected, while_connected
 from .tenancy import Caller, admin_caller
@@ -70,7 +72,7 @@ class OpenAIRoute(APIRoute):
                 first = exc.errors()[0]
                 param = ".".join(str(p) for p in first["loc"] if p != "body") or None
                 return error_response(400, f"{param}: {first['msg']}" if param else first["msg"], param)
-            except HTTPException as exc:
+            except StarletteHTTPException as exc:  # FastAPI's and Starlette's (the body cap's 413)
                 code = "invalid_api_key" if exc.status_code == 401 else None
                 return error_response(exc.status_code, str(exc.detail), code=code, headers=exc.headers)
             except Exception:
@@ -146,7 +148,8 @@ def _usage(reported: dict, prompt: str, answer: str) -> dict:
             "total_tokens": prompt_tokens + completion_tokens}
 
 
-@router.post("/v1/chat/completions", summary="OpenAI-compatible chat completions (streaming and not)")
+@router.post("/v1/chat/completions", dependencies=[Depends(limited("messages_per_ip", "messages_per_key"))],
+              summary="OpenAI-compatible chat completions (streaming and not)")
 def completions(body: CompletionRequest, request: Request, state: AppState = Depends(get_state),
                 who: Caller = Depends(admin_caller)):
     """A secret key (or the deployment's key) answers from its own tenant's knowledge base; public keys never."""

@@ -120,5 +120,7 @@ def build_ui(state: AppState) -> gr.Blocks:
 def mount_ui(app: FastAPI, state: AppState) -> FastAPI:
     key = os.environ.get(state.settings.server.api_key_env, "")
     auth = (lambda _user, password: password == key) if key else None
+    upload_mb = min(state.settings.server.max_upload_mb, state.settings.ingest.max_file_mb)
     return gr.mount_gradio_app(app, build_ui(state), path="/", auth=auth, theme=THEME, ssr_mode=False,
+                               max_file_size=int(upload_mb * 2**20),
                                auth_message="Sign in with any user name and the API key as password.")
