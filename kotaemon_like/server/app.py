@@ -11,7 +11,8 @@ from fastapi.responses import JSONResponse
 
 from .. import __version__
 from ..config import Settings
-from . import admin_staff, admin_tenants, agents, api, customer, openai_compat, pages, stats
+from . import admin_staff, admin_tenants, agents, api, customer, openai_compat, pages, stats, widget
+from .cors import PublicKeyCors
 from .edge import install_edge
 from .state import AppState
 
@@ -43,8 +44,10 @@ def create_app(settings: Settings, state: AppState | None = None, ui: bool = Tru
     stats.watch(state)
     app.include_router(pages.router)
     app.include_router(openai_compat.router)
+    app.include_router(widget.router)
 
-    install_edge(app, settings)
+    app.add_middleware(PublicKeyCors, resolve=lambda key: state.tenants.resolve(key))
+    install_edge(app, settings)  # outside the CORS check, so its refusals carry request ids and are counted
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):

@@ -1,0 +1,179 @@
+// The customer side of the conversation API, shared by the /chat page and the embeddable widget:
+// an owned conversation (id + token kept in localStorage), answers streamed as Server-Sent Events over fetch
+// (EventSource cannot send the token header), agent replies and state changes from the live events stream.
+
+export class ChatError extends Error {
+  // one sentence for the customer; `status` is the HTTP status (0 when the server could not be reached)
+  constructor(status, message) { super(message); this.status = status; }
+}
+
+function sentence(status, retryAfter) {
+  if (status === 0) {
+    return navigator.onLine === false ? "You appear to be offline. Check your connection and try again."
+      : "The chat service could not be reached. Please try again in a moment.";
+  }
+  if (status === 429) {
+    const wait = Number(retryAfter);
+    return "Too many messages right now. " + (wait > 0 ? `Please wait ${wait} seconds and try again.` : "Please try again shortly.");
+  }
+  if (status === 401 || status === 403) return "The chat is not available on this website.";
+  if (status === 409) return "This conversation is closed; start a new one.";
+  return "Something went wrong on our side. Please try again.";
+}
+
+// reads a Server-Sent Events body and calls onEvent(type, data) for each event
+export async function readEvents(response, onEvent) {
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += decoder.decode(value, { stream: true }).replace(/\r\n/g, "\n");
+    let cut;
+    while ((cut = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, cut);
+      buffer = buffer.slice(cut + 2);
+      let type = "message", data = "";
+      for (const line of block.split("\n")) {
+        if (line.startsWith("event:")) type = line.slice(6).trim();
+        else if (line.startsWith("data:")) data += line.slice(5).trim();
+      }
+      if (data) onEvent(type, JSON.parse(data));
+    }
+  }
+}
+
+// how both clients draw a message: the author above the text for answers and agents
+export function messageElement(role, text, author, assistantName = "Assistant") {
+  const div = document.createElement("div");
+  div.className = "msg " + role;
+  if (role === "agent" || role === "assistant") {
+    const who = document.createElement("div");
+    who.className = "who";
+    who.textContent = role === "agent" ? (author || "Agent") : assistantName;
+    div.appendChild(who);
+  }
+  const body = document.createElement("div");
+  body.className = "text";
+  body.textContent = text;
+  div.appendChild(body);
+  return div;
+}
+
+// adds "Sources: [1] file p.N · ..." under an answer
+export function appendSources(div, sources) {
+  if (!sources.length) return;
+  const line = document.createElement("div");
+  line.className = "sources";
+  line.textContent = "Sources: " + sources.map((s) => `[${s.number}] ${s.source} p.${s.page}`).join(" · ");
+  div.appendChild(line);
+}
+
+// what the customer is told about the conversation's state ("" while the assistant answers)
+export function stateText(s) {
+  return s.state === "waiting" ? (s.message || "Waiting for an agent.") + (s.position ? ` (position ${s.position})` : "")
+    : s.state === "agent" ? `You are talking to ${s.agent || "an agent"}.`
+    : s.state === "closed" ? "This conversation is closed." : "";
+}
+
+export class ConversationClient {
+  // base: the server's origin ("" for the same site); key: a tenant's public pk_ key (widget) or "";
+  // storageKey: where this browser keeps the conversation's id and token
+  constructor({ base = "", key = "", storageKey = "kl-conversation", channel = "web" } = {}) {
+    Object.assign(this, { base, key, storageKey, channel });
+    this.conv = null;
+    this.lastId = 0;
+    this.listening = null;
+  }
+
+  url(path) {
+    return this.base + path + (this.key ? `${path.includes("?") ? "&" : "?"}key=${encodeURIComponent(this.key)}` : "");
+  }
+
+  async request(path, { method = "GET", body, token = true } = {}) {
+    const headers = {};
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (token && this.conv) headers["X-Conversation-Token"] = this.conv.token;
+    let response;
+    try {
+      response = await fetch(this.url(path), { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    } catch (e) {
+      throw new ChatError(0, sentence(0));
+    }
+    if (!response.ok) throw new ChatError(response.status, sentence(response.status, response.headers.get("Retry-After")));
+    return response;
+  }
+
+  // the tenant of the key, as a widget shows it: {tenant, name, assistant_name, welcome, colour}
+  async settings() { return (await this.request("/api/tenant", { token: false })).json(); }
+
+  // the saved conversation's transcript, or null when there is none (or it is gone)
+  async resume() {
+    this.conv = JSON.parse(localStorage.getItem(this.storageKey) || "null");
+    if (!this.conv) return null;
+    try {
+      const transcript = await (await this.request(`/api/conversations/${this.conv.id}`)).json();
+      for (const m of transcript.messages) this.lastId = Math.max(this.lastId, m.id);
+      return transcript;
+    } catch (e) {
+      if (e.status !== 404) throw e;
+      this.forget();
+      return null;
+    }
+  }
+
+  async start() {
+    const r = await this.request("/api/conversations", { method: "POST", body: { channel: this.channel }, token: false });
+    const { id, token } = await r.json();
+    this.conv = { id, token };
+    localStorage.setItem(this.storageKey, JSON.stringify(this.conv));
+    return this.conv;
+  }
+
+  forget() {
+    localStorage.removeItem(this.storageKey);
+    this.conv = null;
+    this.lastId = 0;
+    this.listening = null;
+  }
+
+  // sends one message; onEvent gets the streamed token/citation/tool/state/done events
+  async send(text, onEvent) {
+    if (!this.conv) await this.start();
+    const r = await this.request(`/api/conversations/${this.conv.id}/messages`, { method: "POST", body: { message: text } });
+    await readEvents(r, onEvent);
+  }
+
+  async handoff() { return (await this.request(`/api/conversations/${this.conv.id}/handoff`, { method: "POST" })).json(); }
+
+  async rate(score, comment) {
+    return (await this.request(`/api/conversations/${this.conv.id}/rating`, { method: "POST", body: { score, comment } })).json();
+  }
+
+  // follows the live events stream (reconnecting) until forget() or another listen(); onEvent(type, data)
+  // gets each new message once and every state change
+  async listen(onEvent) {
+    const mine = this.conv.id;
+    this.listening = mine;
+    let failures = 0;
+    while (this.listening === mine) {
+      try {
+        const r = await this.request(`/api/conversations/${mine}/events?after=${this.lastId}`);
+        failures = 0;
+        await readEvents(r, (type, data) => {
+          if (type === "message") {
+            if (data.id <= this.lastId) return;
+            this.lastId = data.id;
+          }
+          onEvent(type, data);
+        });
+      } catch (e) {
+        if ([401, 403, 404].includes(e.status)) return;  // gone or refused: asking again will not help
+        failures += 1;
+      }
+      // a stream that ended normally reconnects after a second; failures back off up to half a minute
+      await new Promise((done) => setTimeout(done, Math.min(30000, 1000 * 2 ** failures)));
+    }
+  }
+}
