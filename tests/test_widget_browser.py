@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlparse
@@ -77,6 +78,7 @@ def site(tmp_path_factory):
     with PageServer(pages) as allowed, PageServer(pages) as refused:
         config = write_config(workdir, """
             conversations: {events_poll_s: 0.2, events_max_s: 30}
+            server: {rate_limits: {conversations_per_ip: 2/minute}}
             tools: {reload: false, settings: {order_status: {base_url: "http://127.0.0.1:9"}}}
             """)
         settings = registry.load(config)
@@ -118,6 +120,11 @@ def wait_for_text(page, selector: str, text: str, timeout=60_000) -> None:
                            "?.innerText.includes(t)", arg=[selector, text], timeout=timeout)
 
 
+def ask(page, question: str) -> None:
+    page.locator("kl-chat-widget form input").fill(question)
+    page.locator("kl-chat-widget form input").press("Enter")
+
+
 def test_ask_reload_hand_off_and_rate_from_an_allowed_site_under_a_hostile_stylesheet(site):
     page = open_page(site, site["allowed"].url, viewport={"width": 1280, "height": 860})
     artifacts = ROOT / "test-artifacts"
@@ -140,8 +147,7 @@ def test_ask_reload_hand_off_and_rate_from_an_allowed_site_under_a_hostile_style
         wait_for_text(page, ".log", "您好")
         assert page.evaluate("() => document.querySelector('kl-chat-widget').shadowRoot.activeElement?.getAttribute('aria-label')") \
             == "Your message"
-        page.locator("kl-chat-widget form input").fill("How long are batteries covered?")
-        page.locator("kl-chat-widget form input").press("Enter")
+        ask(page, "How long are batteries covered?")
         wait_for_text(page, ".msg.assistant", "twelve months")
         wait_for_text(page, ".msg.assistant .sources", f"{ENGLISH} p.3")
         answer = widget_text(page)
@@ -193,8 +199,29 @@ def test_on_a_phone_the_panel_fills_the_screen(site):
         box = page.locator("kl-chat-widget .panel").bounding_box()
         assert box == {"x": 0, "y": 0, "width": 375, "height": 740}, box
         page.screenshot(path=str(ROOT / "test-artifacts" / "widget-phone.png"))
+        page.context.set_offline(True)
+        ask(page, "Is the lamp waterproof?")
+        wait_for_text(page, ".msg.error", "You appear to be offline. Check your connection and try again.")
     finally:
         page.context.close()
+
+
+def test_too_many_new_conversations_are_told_how_long_to_wait(site):
+    """Two new conversations a minute per address (the fixture's limit): a third customer is told to wait."""
+    told = []
+    for _ in range(3):
+        page = open_page(site, site["allowed"].url, "plain.html")
+        try:
+            page.locator("kl-chat-widget .launcher").click()
+            ask(page, "How long are batteries covered?")
+            page.wait_for_selector("kl-chat-widget .msg.assistant, kl-chat-widget .msg.error", timeout=60_000)
+            errors = page.locator("kl-chat-widget .msg.error")
+            if errors.count():
+                told.append(errors.first.inner_text())
+                break
+        finally:
+            page.context.close()
+    assert told and re.fullmatch(r"Too many messages right now\. Please wait \d+ seconds and try again\.", told[0]), told
 
 
 def test_a_site_that_is_not_allowed_is_refused(site, caplog):
