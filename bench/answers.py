@@ -7,6 +7,8 @@
 The questions (bench/answers_set.json) were written for this benchmark: paraphrased, casual, with typos,
 English, Chinese, and Chinese about English documents (`zh-en`); some the documents do not answer.
 Every third question is held back (fixed rule, decided before any result): tune on `tuning` only.
+bench/answers_unseen.json is a second held-back split (`unseen`), written after the first one's results had
+been printed, and never tuned on.
 Scores per split and language: `page_hit` (an expected page among the retrieved sources), `cited_hit` (the
 answer cites an expected page), `contains` (the answer holds an expected fact), `false_abstain` (an
 answerable question refused), `abstain` (an unanswerable question refused). Writes bench/results/answers.json.
@@ -28,6 +30,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SET = ROOT / "bench" / "answers_set.json"
+UNSEEN = ROOT / "bench" / "answers_unseen.json"  # a second held-back split, written later; never tuned on
 PDFS = Path(os.environ.get("KL_SHARED_DATA", ROOT.parent / "shared" / "data")) / "pdfs"
 # the PDFs with a text layer (the scanned ones would measure OCR, not answers)
 DOCUMENTS = [
@@ -53,12 +56,16 @@ def has_fact(answer: str, facts: list[str]) -> bool:
 
 
 def load_set() -> tuple[list[dict], list[dict]]:
+    """(answerable, unanswerable) of both files, each question with its id and split."""
     data = json.loads(SET.read_text(encoding="utf-8"))
+    unseen = json.loads(UNSEEN.read_text(encoding="utf-8")) if UNSEEN.exists() else {}
     out = []
     for kind in ("answerable", "unanswerable"):
         items = []
         for i, item in enumerate(data[kind]):
             items.append({**item, "id": f"{kind[0]}{i}", "split": "held_back" if i % 3 == 2 else "tuning"})
+        for i, item in enumerate(unseen.get(kind, [])):
+            items.append({**item, "id": f"new-{kind[0]}{i}", "split": "unseen"})
         out.append(items)
     return out[0], out[1]
 
@@ -82,13 +89,14 @@ def check() -> int:
     return 1 if bad else 0
 
 
-def run(config: str, label: str, workdir: Path | None = None) -> dict:
+def run(config: str, label: str, workdir: Path | None = None, split: str | None = None) -> dict:
     """Index the documents with `config` and ask every question; the per-question rows and the summary.
     With `workdir` the index is kept there, and a rerun re-embeds only what changed (like `kl index`)."""
     from kotaemon_like import registry
     from kotaemon_like.chat import CitationEvent, DoneEvent, TokenEvent
 
-    answerable, unanswerable = load_set()
+    answerable, unanswerable = (
+        [q for q in questions if split in (None, q["split"])] for questions in load_set())
     rows = []
     with tempfile.TemporaryDirectory(prefix="kl-answers-") as tmp:
         tmp = workdir or tmp
@@ -150,12 +158,13 @@ def summarize(rows: list[dict]) -> dict:
     return out
 
 
-def run_in(code: Path, config: Path, label: str, workdir: Path | None = None) -> dict:
+def run_in(code: Path, config: Path, label: str, workdir: Path | None = None, split: str | None = None) -> dict:
     """Run this benchmark against the package and config found in `code` (another commit's files)."""
     env = {**os.environ, "PYTHONPATH": str(code)}
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
         cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", "--config", str(config),
                "--label", label, "--out", out.name] + (["--workdir", str(workdir)] if workdir else [])
+        cmd += ["--split", split] if split else []
         subprocess.run(cmd, env=env, cwd=code, check=True)
         return json.loads(Path(out.name).read_text())
 
@@ -191,13 +200,14 @@ def main() -> None:
     parser.add_argument("--label", default="this checkout")
     parser.add_argument("--workdir", type=Path, help="keep this checkout's index here; a rerun embeds only changes")
     parser.add_argument("--baseline-results", type=Path, help="reuse the baseline rows of an earlier results file")
+    parser.add_argument("--split", choices=["tuning", "held_back", "unseen"], help="ask only this split's questions")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "answers.json")
     args = parser.parse_args()
     if args.check:
         sys.exit(check())
     if args.worker:
         sys.path.insert(0, os.environ.get("PYTHONPATH", str(ROOT)))
-        args.out.write_text(json.dumps(run(args.config, args.label, args.workdir), ensure_ascii=False))
+        args.out.write_text(json.dumps(run(args.config, args.label, args.workdir, args.split), ensure_ascii=False))
         return
     results = []
     if args.baseline_results:
@@ -205,9 +215,9 @@ def main() -> None:
     elif args.baseline:
         with tempfile.TemporaryDirectory(prefix="kl-baseline-") as tmp:
             code = export(args.baseline, Path(tmp))
-            results.append(run_in(code, code / "config" / "default.yaml", f"baseline {args.baseline}"))
+            results.append(run_in(code, code / "config" / "default.yaml", f"baseline {args.baseline}", split=args.split))
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    results.append(run_in(ROOT, Path(args.config), f"{head or 'this checkout'}", args.workdir))
+    results.append(run_in(ROOT, Path(args.config), f"{head or 'this checkout'}", args.workdir, args.split))
     print(table(results))
     command = "nice -n 10 python " + " ".join(sys.argv)
     args.out.write_text(json.dumps({"command": command, "results": results}, indent=1, ensure_ascii=False) + "\n")

@@ -14,6 +14,7 @@ from .components import Filter, GenerationInfo, Generator, Memory, Message, Retr
 from .generators.citations import CitationFilter
 from .memory.summary import summarize
 from .retrievers.followup import rewrite_query
+from .retrievers.continuation import SectionContinuation
 from .retrievers.gate import RelevanceGate
 from .stores.analyzer import has_cjk
 from .tool_calls import ToolCalls, ToolTurn, tool_text
@@ -131,9 +132,11 @@ class ChatEngine:
         pending=None,  # tool_calls.PendingQuestions: where a question asked by a plugin waits (default: in process)
         conversations=None,  # what plugins reach as ToolContext.conversations (hand-off queue, tickets)
         gate: RelevanceGate | None = None,  # decides when the sources cannot answer (default: min_relevance alone)
+        continuation: SectionContinuation | None = None,  # carries a source's section on into the next chunks
     ):
         self.retriever, self.generator, self.memory = retriever, generator, memory
         self.gate = gate or RelevanceGate(min_relevance)
+        self.continuation = continuation
         self.llm = llm
         self.summarize_memory = summarize_memory
         self.tools = ToolCalls(toolbox, llm, pending=pending, conversations=conversations) if toolbox is not None else None
@@ -174,6 +177,8 @@ class ChatEngine:
         if results:  # the LLM answers from its own tool calls and their results
             history = [*history, Message("user", message), *tools.messages]
         sources = self.gate.sources(query, hits)
+        if self.continuation and sources:
+            sources = self.continuation.expand(sources)
         log.debug("retrieved", extra={"query": query, "hits": len(hits), "relevant": len(sources),
                                       "best": round(max((h.relevance for h in hits), default=0.0), 3)})
         latency = {"retrieval": _ms(start)}

@@ -262,10 +262,13 @@ def build_conversations(settings: Settings, migrate: bool = True):
 def build_chat(kb: KnowledgeBase, toolbox=None, desk=None):
     """The chat engine; with `desk` (from build_conversations) plugins can open tickets from any channel."""
     from .chat import ChatEngine
+    from .embedding_cache import DocumentVectorCache
+    from .retrievers.continuation import SectionContinuation
     from .retrievers.gate import RelevanceGate
 
     settings = kb.settings
-    generator = build_generator(settings, kb.embedder)
+    embedder = DocumentVectorCache(kb.embedder)  # the gate and the extractive generator embed the same chunks
+    generator = build_generator(settings, embedder)
     chain = getattr(generator, "chain", [generator])
     llm = next((g for g in chain if hasattr(g, "complete")), None) if settings.chat.rewrite_with_llm else None
     memory = build_memory(settings)
@@ -274,5 +277,7 @@ def build_chat(kb: KnowledgeBase, toolbox=None, desk=None):
         build_retriever(kb), generator, memory, settings.chat.min_relevance, llm=llm,
         summarize_memory=bool(getattr(getattr(memory, "params", None), "summary", False)), toolbox=toolbox,
         conversations=desk,  # unbound: no client-given session id ever reaches an owned conversation
-        gate=RelevanceGate(chat.min_relevance, kb.embedder, chat.min_similarity),
+        gate=RelevanceGate(chat.min_relevance, embedder, chat.min_similarity),
+        # continuing a section reads neighbouring chunks from the keyword index's chunk table
+        continuation=SectionContinuation(kb.keyword_index, chat.continue_chunks) if hasattr(kb.keyword_index, "pages") else None,
     )

@@ -75,6 +75,13 @@ def test_faq_headings_are_split_from_their_answers(faq):
 
 
 
+def test_command_listings_keep_the_command_with_its_sentence(faq):
+    # the hold entry's commands sit on their own lines with no sentence end: cut at lines they would be lost
+    hold = next(s for s in sections(faq[40]) if s.heading == "How do I put a package on hold?")
+    assert ("With apt, you can set a package to hold using apt-mark hold package_name and remove the hold "
+            "with apt-mark unhold package_name") in hold.sentences
+    assert all(len(sentence) <= 300 for part in sections(faq[40]) for sentence in part.sentences)
+
 
 @pytest.mark.slow
 def test_answer_quotes_the_text_under_the_matching_heading(faq, embedder):

@@ -15,6 +15,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..components import Embedder, Message, ScoredChunk
+from ..retrievers.continuation import CONTINUES
 from ..stores.analyzer import term_overlap
 from .passages import is_quotable, sections
 
@@ -27,6 +28,7 @@ class Candidate:
     position: int  # order inside the source
     text: str
     heading: str  # of the section it belongs to
+    group: int = 0  # the source number a continued section started in
     lexical: float = 0.0
     semantic: float = 0.0
     score: float = 0.0
@@ -67,15 +69,22 @@ class ExtractiveGenerator:
         """Scored answer sentences, and the similarity of each heading to the question."""
         found: list[Candidate] = []
         headings: list[str] = []
+        last_heading: dict[str, str] = {}  # chunk id -> heading its text ends under
+        group_of: dict[str, int] = {}
         for number, hit in enumerate(sources, start=1):
             position = 0
+            parent = hit.chunk.metadata.get(CONTINUES)
+            heading = last_heading.get(parent, "")  # a continuation opens under its predecessor's last heading
+            group = group_of.get(parent, number)
             for section in sections(hit.chunk.text):
+                heading = section.heading or heading
                 if section.heading and section.heading not in headings:
                     headings.append(section.heading)
                 for sentence in section.sentences:
                     if is_quotable(sentence, self.params.min_chars):
-                        found.append(Candidate(number, position, sentence, section.heading))
+                        found.append(Candidate(number, position, sentence, heading, group))
                         position += 1
+            last_heading[hit.chunk.id], group_of[hit.chunk.id] = heading, group
         unique = list(dict.fromkeys(c.text for c in found))
         similarity = self._similarity(question, headings + unique)
         reads = bool(similarity.any())
@@ -95,7 +104,7 @@ class ExtractiveGenerator:
             # a FAQ entry asking this question: the first sentences under it are the answer
             under = [c for c in found if c.heading == best_heading]
             if under:
-                section = [c for c in under if c.number == under[0].number]
+                section = [c for c in under if c.group == under[0].group]
                 # its opening sentence, then the ones closest to the question
                 rest = sorted(section[1:], key=lambda c: c.score, reverse=True)
                 return self._distinct([section[0], *rest])

@@ -70,12 +70,30 @@ def is_quotable(sentence: str, min_chars: int) -> bool:
     )
 
 
+def _line_groups(piece: str) -> list[str]:
+    """A run of text too long for one sentence (command listings, tables) cut at its lines into groups: a new
+    group starts where a capitalised line follows a finished one, or where the group would grow too long,
+    so "set a package to hold using" stays with the command on the line after it."""
+    groups: list[list[str]] = [[]]
+    size = 0
+    for line in (line.strip() for line in piece.splitlines()):
+        if not line:
+            continue
+        previous = groups[-1][-1] if groups[-1] else ""
+        fresh = line[0].isupper() and previous and not previous.endswith((":", ",", "-")) and size >= 40
+        if groups[-1] and (fresh or size + len(line) > MAX_SENTENCE_CHARS):
+            groups.append([])
+            size = 0
+        groups[-1].append(line)
+        size += len(line) + 1
+    return ["\n".join(g) for g in groups if g]
+
+
 def split_sentences(text: str) -> list[str]:
     out = []
     for piece in _SENTENCE_END.split(text):
-        lines = piece.splitlines() if len(piece) > MAX_SENTENCE_CHARS else [piece]
-        for line in lines:
-            sentence = join_lines(line.splitlines())
+        for group in _line_groups(piece) if len(piece) > MAX_SENTENCE_CHARS else [piece]:
+            sentence = join_lines(group.splitlines())
             if sentence:
                 out.append(sentence)
     return out

@@ -19,6 +19,12 @@ def chunk_id(source: str, page: int, position: int) -> str:
     return f"{source}#p{page}:{position}"
 
 
+def chunk_position(chunk_id: str) -> int:
+    """The position on its page encoded in a chunk id (0 when the id has no position)."""
+    _, _, position = chunk_id.rpartition(":")
+    return int(position) if position.isdigit() else 0
+
+
 class SentenceSplitter:
     """Token-sized chunks that end on sentence boundaries where possible."""
 

@@ -9,6 +9,7 @@ from typing import Sequence
 from pydantic import BaseModel, ConfigDict
 
 from ..components import Chunk, Filter, ScoredChunk
+from ..ingest.splitter import chunk_position
 from . import sqlite_db
 from .analyzer import query_terms, terms, warm_up
 
@@ -68,6 +69,15 @@ class SqliteFtsKeywordIndex:
             hits = self._con.execute(sql, [match, *params, k]).fetchall()
             found = sqlite_db.chunks_by_rowid(self._con, [h[0] for h in hits])
         return [ScoredChunk(found[rowid], -score) for rowid, score in hits if rowid in found]
+
+    def pages(self, source: str, first: int, last: int) -> list[Chunk]:
+        """The chunks of `source` on pages `first`..`last`, in reading order (page, then position)."""
+        with self._lock:
+            rows = self._con.execute(
+                f"SELECT {sqlite_db.CHUNK_COLUMNS} FROM chunks WHERE source = ? AND page BETWEEN ? AND ?",
+                [source, first, last],
+            ).fetchall()
+        return sorted((sqlite_db.row_chunk(row) for row in rows), key=lambda c: (c.page, chunk_position(c.id)))
 
     def count(self) -> int:
         with self._lock:
