@@ -8,12 +8,13 @@ import shutil
 import sys
 from pathlib import Path
 
-from . import cli_conversations, registry
+from . import cli_conversations, cli_tenants, registry
 from .config import ConfigError, Settings
 from .ingest.manifest import IndexMismatchError
 from .logs import setup_logging
 from .queues.base import QueueUnavailable
 from .stores.faiss_store import DimensionMismatchError
+from .tenants import DEFAULT_TENANT
 
 log = logging.getLogger(__name__)
 # exit codes: 0 done, 1 files failed (`--strict`), 2 bad config or a service down, 130 interrupted
@@ -127,18 +128,19 @@ def print_turn(events, verbose: bool = False) -> None:
                 print(f"  ({event.generator}{fell}; {event.latency_ms.get('total', 0):.0f} ms)")
 
 
-def open_chat(settings: Settings):
+def open_chat(settings: Settings, tenant: str | None = None):
     kb = registry.build_knowledge_base(settings)
     registry.build_indexer(kb)  # checks the index matches the configured embedder
     toolbox = registry.build_toolbox(settings, kb.embedder)
     for error in toolbox.load_errors():
         print(f"plugin skipped: {error.source}: {error.message}", file=sys.stderr)
-    _, desk = registry.build_conversations(settings)  # tickets opened from the terminal land in the store
+    # tickets opened from the terminal land in the store, in the tenant's name
+    _, desk = registry.build_conversations(settings, tenant=tenant or DEFAULT_TENANT)
     return kb, registry.build_chat(kb, toolbox=toolbox, desk=desk)
 
 
-def run_ask(settings: Settings, question: str) -> int:
-    kb, engine = open_chat(settings)
+def run_ask(settings: Settings, question: str, tenant: str | None = None) -> int:
+    kb, engine = open_chat(settings, tenant)
     try:
         if kb.keyword_index.count() == 0:
             print(f"the index in {settings.paths.index.resolve()} is empty: run `kl index` first", file=sys.stderr)
@@ -148,10 +150,10 @@ def run_ask(settings: Settings, question: str) -> int:
     return 0
 
 
-def run_chat(settings: Settings) -> int:
+def run_chat(settings: Settings, tenant: str | None = None) -> int:
     import uuid
 
-    kb, engine = open_chat(settings)
+    kb, engine = open_chat(settings, tenant)
     session = uuid.uuid4().hex
     print("Ask about your documents. /new starts a new conversation, /quit (or Ctrl-D) leaves.")
     try:
@@ -285,6 +287,7 @@ def parser() -> argparse.ArgumentParser:
     orders.add_argument("--latency", type=float, help="seconds added to every request")
     orders.add_argument("--hang", action="store_true", help="never answer (to show timeouts and the breaker)")
     cli_conversations.add_parsers(sub)
+    cli_tenants.add_parsers(sub)
     sub.add_parser("check-config", help="validate the config file and exit")
     return top
 
@@ -301,6 +304,10 @@ def main(argv: list[str] | None = None) -> int:
             run_demo_orders(args.host, args.port, args.failure_rate, args.latency, args.hang or None)
             return 0
         settings = registry.load(args.config)
+        if args.command == "tenants" or (args.command == "keys" and (getattr(args, "kind", None) or args.action == "rotate")):
+            return cli_tenants.run(args, settings)
+        if args.command not in cli_conversations.COMMANDS:  # those take the tenant's accounts, not its folders
+            settings = cli_tenants.for_tenant(settings, getattr(args, "tenant", None))
         print(f"kl: config {settings.source_file}; knowledge {settings.paths.knowledge.resolve()}; "
               f"index {settings.paths.index.resolve()}; plugins {Path(settings.tools.folder).resolve()}", file=sys.stderr)
         if args.command == "index":
@@ -310,11 +317,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "migrate":
             return run_migrate(settings, args.to)
         if args.command == "ask":
-            return run_ask(settings, args.question)
+            return run_ask(settings, args.question, args.tenant)
         if args.command == "serve":
             return run_serve(settings, args.host, args.port)
         if args.command == "chat":
-            return run_chat(settings)
+            return run_chat(settings, args.tenant)
         if args.command == "watch":
             workers = args.workers
             if workers is None:

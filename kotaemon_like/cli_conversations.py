@@ -26,11 +26,20 @@ def add_parsers(sub) -> None:
         users_sub.add_parser(action).add_argument("username")
     keys = sub.add_parser("keys", help="API keys for programmatic staff access (shown once, stored hashed)")
     keys_sub = keys.add_subparsers(dest="action", required=True)
-    create = keys_sub.add_parser("create", help="create a key acting as a staff user")
-    create.add_argument("--user", required=True)
+    create = keys_sub.add_parser("create", help="create a key acting as a staff user (or, with --kind, a tenant key)")
+    create.add_argument("--user", help="the staff user the key acts as")
     create.add_argument("--name", default="", help="what the key is for")
-    keys_sub.add_parser("list")
-    keys_sub.add_parser("revoke").add_argument("key_id", type=int)
+    listing = keys_sub.add_parser("list")
+    revoke = keys_sub.add_parser("revoke")
+    revoke.add_argument("key_id", type=int)
+    for command in (create, listing, revoke):
+        command.add_argument("--kind", choices=["public", "secret"],
+                             help="a tenant's widget (pk_) or admin (sk_) key instead of a staff key")
+    keys_sub.add_parser("rotate", help="a new tenant key replacing this one (revoked now)").add_argument("key_id", type=int)
+    from .cli_tenants import TENANT_HELP
+
+    for command in (tickets, *users_sub.choices.values(), *keys_sub.choices.values()):
+        command.add_argument("--tenant", help=f"tickets, staff and keys: {TENANT_HELP}")
 
 
 COMMANDS = ("db", "tickets", "users", "keys")
@@ -53,12 +62,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "db":
         return run_db(settings, args.action)
     store, desk = registry.build_conversations(settings)
+    tenant = getattr(args, "tenant", None) or desk.tenant
     try:
         if args.command == "tickets":
-            return run_tickets(store, desk.tenant, args.status)
+            return run_tickets(store, tenant, args.status)
         if args.command == "users":
-            return run_users(store, desk.tenant, args)
-        return run_keys(store, desk.tenant, args)
+            return run_users(store, tenant, args)
+        return run_keys(store, tenant, args)
     finally:
         store.close_store()
 
@@ -115,6 +125,8 @@ def run_users(store, tenant: str, args) -> int:
 
 def run_keys(store, tenant: str, args) -> int:
     if args.action == "create":
+        if not args.user:
+            raise ConfigError("name the staff user the key acts as (--user NAME), or give --kind public|secret for a tenant key")
         key, secret = store.create_api_key(tenant, _user(store, tenant, args.user).id, args.name)
         print(f"key {key.id} for {args.user}; it is shown this once, keep it now:\n{secret}")
     elif args.action == "list":

@@ -236,8 +236,9 @@ def conversations_url(settings: Settings) -> str:
     return f"sqlite:///{(Path(settings.paths.index).parent / 'conversations.sqlite').resolve()}"
 
 
-def build_conversations(settings: Settings, migrate: bool = True):
-    """The conversation store (migrated to the newest schema) and the desk plugins use, for the default tenant."""
+def build_conversations(settings: Settings, migrate: bool = True, tenant: str | None = None):
+    """The conversation store (migrated to the newest schema) and the desk plugins use, for `tenant` (default:
+    the default tenant)."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, OperationalError
 
@@ -256,7 +257,7 @@ def build_conversations(settings: Settings, migrate: bool = True):
         reason = str(exc.orig or exc).strip().splitlines()[0][:200]
         raise ConfigError(f"{settings.source_file}: conversations.url: cannot open the database {shown} ({reason}); "
                           "start it or fix the URL") from None
-    return store, ConversationDesk(store, settings.conversations, DEFAULT_TENANT)
+    return store, ConversationDesk(store, settings.conversations, tenant or DEFAULT_TENANT)
 
 
 def build_chat(kb: KnowledgeBase, toolbox=None, desk=None):

@@ -43,6 +43,8 @@ def tenant_settings(settings: Settings, tenant: Tenant | str) -> Settings:
     if tenant_id != DEFAULT_TENANT:
         root = tenants_root(settings) / tenant_id
         update["paths"] = Paths(knowledge=root / "knowledge", index=root / "index", tenants=settings.paths.tenants)
+        # one conversation database for all tenants (its default is found next to the index folder)
+        update["conversations"] = settings.conversations.model_copy(update={"url": registry.conversations_url(settings)})
         if settings.vector_store.type == "qdrant":
             update["vector_store"] = _with(settings.vector_store, tenant=tenant_id)
         if settings.memory.type == "redis":
