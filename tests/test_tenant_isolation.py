@@ -114,7 +114,9 @@ def test_a_conversation_is_reachable_only_through_its_own_tenant(live):
             response = httpx.request(method, f"{url}/api/conversations/{cid}{tail}", headers=headers,
                                      json=bodies.get(tail), timeout=30)
             assert response.status_code == 404, (key, method, tail)
-    assert chat(url, "hi", keys["beta"]["public"], conversation_id=cid, **{}).status_code == 404
+    foreign = httpx.post(f"{url}/api/chat", json={"message": "hi", "stream": False, "conversation_id": cid}, timeout=30,
+                         headers={"X-API-Key": keys["beta"]["public"], "X-Conversation-Token": token})
+    assert foreign.status_code == 404
     # staff: Beta's admin sees neither the conversation nor its ticket; Acme's sees both
     store = live.state.conversations
     ticket = store.create_ticket("acme", "Parcel lost", "It never arrived", conversation_id=cid)
@@ -134,6 +136,9 @@ def test_a_conversation_is_reachable_only_through_its_own_tenant(live):
     # a staff user's tenant comes from the login, not from a key sent along
     sneaky = beta_staff.get(f"/api/staff/conversations/{cid}", headers={"X-API-Key": keys["acme"]["public"]})
     assert sneaky.status_code == 404
+    # and a console cookie picks no tenant on the customer routes: an agent chatting on a site is a visitor there
+    visitor = acme_staff.post("/api/conversations").json()["id"]
+    assert store.get_conversation("default", visitor) is not None and store.get_conversation("acme", visitor) is None
 
 
 def test_documents_and_tenant_admin_stay_within_the_secret_keys_tenant(live):

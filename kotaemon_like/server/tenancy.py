@@ -6,7 +6,7 @@ plugins, plugin_settings). `Caller.kind` is the credential used:
 
 - `public`: a tenant's `pk_` key (chat only: conversations, their messages/events/rating/hand-off, /api/chat);
 - `secret`: a tenant's `sk_` key (that tenant's admin API);
-- `staff`: a console session or a staff `klk_` key (the staff user's tenant);
+- `staff`: a console session or a staff `klk_` key (the staff user's tenant; the customer routes ignore it);
 - `legacy`: the deployment's own API key (`server.api_key_env`), the default tenant, super-admin;
 - `anonymous`: no credential, the default tenant (what a single-business deployment without a key runs on).
 
@@ -110,16 +110,25 @@ def caller(request: Request) -> Caller:
     return found
 
 
+def customer(request: Request, who: Caller) -> Caller:
+    """The caller as the customer routes see it: a console cookie (or staff key) picks no tenant there, so an
+    agent of one tenant opening another site's chat page in the same browser is a plain visitor."""
+    if who.kind == "staff":
+        return Caller(get_state(request).tenants.get(DEFAULT_TENANT), "anonymous")
+    return who
+
+
 def chat_caller(request: Request, who: Caller = Depends(caller)) -> Caller:
-    """Customer chat routes: a public or secret key, staff, the deployment's key, or nobody when it has none."""
+    """/api/chat: a public or secret key, the deployment's key, or nobody when the deployment has no key."""
+    who = customer(request, who)
     if who.kind == "anonymous" and api_key(request):
         raise _unauthorized("missing or wrong API key (send Authorization: Bearer KEY or X-API-Key)")
     return who
 
 
-def open_chat_caller(who: Caller = Depends(caller)) -> Caller:
+def open_chat_caller(request: Request, who: Caller = Depends(caller)) -> Caller:
     """The owned-conversation routes: the conversation token is the credential; the key only picks the tenant."""
-    return who
+    return customer(request, who)
 
 
 def admin_caller(request: Request, who: Caller = Depends(caller)) -> Caller:

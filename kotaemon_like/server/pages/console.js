@@ -119,9 +119,10 @@ async function showTicket() {
 $("login").addEventListener("submit", async (e) => {
   e.preventDefault();
   const r = await fetch("/api/staff/login", { method: "POST", headers: { "Content-Type": "application/json" }, credentials: "same-origin",
-    body: JSON.stringify({ username: $("username").value, password: $("password").value }) });
+    body: JSON.stringify({ username: $("username").value, password: $("password").value,
+                           ...($("tenant").value.trim() ? { tenant: $("tenant").value.trim() } : {}) }) });
   $("password").value = "";
-  if (!r.ok) { $("login-error").textContent = "Wrong user name or password."; return; }
+  if (!r.ok) { $("login-error").textContent = "Wrong business, user name or password."; return; }
   $("login-error").textContent = "";
   signedIn(await r.json());
 });
