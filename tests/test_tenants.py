@@ -125,3 +125,21 @@ def test_qdrant_tenants_share_a_collection_without_seeing_each_other(where, tmp_
         assert beta.count() == 1
     finally:
         shared.close()
+
+
+def test_rebuilding_one_tenants_qdrant_share_keeps_the_others(tmp_path):
+    shared = QdrantVectorStore(QdrantVectorStore.Params(), index_dir=tmp_path, dim=4)
+    vector = np.eye(4, dtype=np.float32)[:1]
+    shared.upsert(_chunk("default text"), vector)
+    shared.for_tenant("acme").upsert(_chunk("acme text"), vector)
+    shared.close()
+    rebuilt = QdrantVectorStore(QdrantVectorStore.Params(tenant="acme"), index_dir=tmp_path, dim=4, recreate=True)
+    try:
+        assert rebuilt.count() == 0 and rebuilt.for_tenant(None).count() == 1
+    finally:
+        rebuilt.close()
+    other_dim = QdrantVectorStore(QdrantVectorStore.Params(tenant="acme"), index_dir=tmp_path, dim=8, recreate=True)
+    try:  # a new embedder's dimension needs a new collection, for everyone
+        assert other_dim.count() == 0 and other_dim.for_tenant(None).count() == 0
+    finally:
+        other_dim.close()

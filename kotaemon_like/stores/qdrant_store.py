@@ -115,7 +115,8 @@ class QdrantVectorStore:
 
     def __init__(self, params: Params | None = None, index_dir: Path | str = "data/index", dim: int = 384,
                  recreate: bool = False):
-        """`recreate` (used by `kl reindex` only) deletes the collection first, whatever its dimension."""
+        """`recreate` (used by `kl reindex` only) empties this tenant's share of the collection first, or deletes
+        the whole collection when its dimension differs (then every tenant sharing it must be reindexed)."""
         self.params = params or self.Params()
         self.dim = dim
         self.collection = self.params.collection
@@ -140,6 +141,12 @@ class QdrantVectorStore:
     def _drop_collection(self) -> None:
         client = self._require()
         if client.collection_exists(self.collection):
+            vectors = client.get_collection(self.collection).config.params.vectors
+            if getattr(vectors, "size", None) == self.dim:  # other tenants' points stay
+                client.delete(self.collection, models.FilterSelector(filter=tenant_scope(self.tenant)), wait=True)
+                log.warning("emptied %s's share of Qdrant collection %s at %s to rebuild it",
+                            self.tenant or "the default tenant", self.collection, self.where)
+                return
             client.delete_collection(self.collection)
             log.warning("deleted Qdrant collection %s at %s to rebuild it", self.collection, self.where)
 
