@@ -127,3 +127,21 @@ def test_only_the_customer_chat_routes_are_in_scope():
     assert normal_origin("HTTP://LocalHost:80/") == "http://localhost"
     assert normal_origin("https://shop.example:8443") == "https://shop.example:8443"
     assert normal_origin("shop.example") is None and normal_origin("http://[bad") is None
+
+
+def test_the_widget_scripts_are_cached_revalidated_and_loadable_from_other_sites():
+    from kotaemon_like.server import widget
+
+    app = FastAPI()
+    app.include_router(widget.router)
+    client = TestClient(app)
+    for path in ("/widget.js", "/static/conversation-client.js"):
+        first = client.get(path)
+        assert first.status_code == 200 and first.headers["content-type"].startswith("text/javascript")
+        assert first.headers["cache-control"] == "public, max-age=3600" and first.headers["etag"]
+        # the module is imported by the widget in CORS mode from the customer's page; it is static code
+        assert first.headers["access-control-allow-origin"] == "*"
+        again = client.get(path, headers={"If-None-Match": first.headers["etag"]})
+        assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == first.headers["etag"]
+        assert client.get(path, headers={"If-None-Match": '"stale"'}).status_code == 200
+    assert "data-key" in client.get("/widget.js").text
