@@ -24,14 +24,15 @@ import json
 import logging
 import re
 from typing import Callable
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 import anyio
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..tenants import Tenant, TenantKey
-from .tenancy import Caller
+from .tenancy import Caller, presented_key
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ class PublicKeyCors:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         headers = Headers(scope=scope)
-        key = public_key(scope, headers)
+        key = public_key(scope)
         if not key:  # the same-site chat page, staff, API clients: no CORS, as before
             return await self.app(scope, receive, send)
         found = await anyio.to_thread.run_sync(self.resolve, key)  # a database read: off the event loop
@@ -86,14 +87,10 @@ class PublicKeyCors:
         await self.app(scope, receive, send_with_cors)
 
 
-def public_key(scope: Scope, headers: Headers) -> str:
-    """The `pk_` key a request presents, wherever `tenancy.presented_key` would find it ("" when none)."""
-    bearer = headers.get("authorization", "")
-    for candidate in (headers.get("x-api-key", ""), bearer[7:] if bearer.lower().startswith("bearer ") else "",
-                      dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"))).get("key", "")):
-        if candidate.strip():
-            return candidate.strip() if candidate.strip().startswith(PUBLIC) else ""
-    return ""
+def public_key(scope: Scope) -> str:
+    """The `pk_` key a request presents, read exactly as `tenancy` reads keys ("" when it presents none)."""
+    key = presented_key(Request(scope))
+    return key if key.startswith(PUBLIC) else ""
 
 
 def normal_origin(value: str) -> str | None:

@@ -21,6 +21,14 @@ function sentence(status, retryAfter) {
   return "Something went wrong on our side. Please try again.";
 }
 
+// localStorage, or nothing where the page's browser refuses it (storage blocked, some private modes):
+// the chat then still works, it is only forgotten on reload
+export const saved = {
+  get(key, area = "localStorage") { try { return window[area].getItem(key); } catch (e) { return null; } },
+  set(key, value, area = "localStorage") { try { window[area].setItem(key, value); } catch (e) { /* not kept */ } },
+  remove(key, area = "localStorage") { try { window[area].removeItem(key); } catch (e) { /* nothing kept */ } },
+};
+
 // reads a Server-Sent Events body and calls onEvent(type, data) for each event
 export async function readEvents(response, onEvent) {
   const reader = response.body.getReader();
@@ -110,7 +118,7 @@ export class ConversationClient {
 
   // the saved conversation's transcript, or null when there is none (or it is gone)
   async resume() {
-    this.conv = JSON.parse(localStorage.getItem(this.storageKey) || "null");
+    this.conv = JSON.parse(saved.get(this.storageKey) || "null");
     if (!this.conv) return null;
     try {
       const transcript = await (await this.request(`/api/conversations/${this.conv.id}`)).json();
@@ -127,12 +135,12 @@ export class ConversationClient {
     const r = await this.request("/api/conversations", { method: "POST", body: { channel: this.channel }, token: false });
     const { id, token } = await r.json();
     this.conv = { id, token };
-    localStorage.setItem(this.storageKey, JSON.stringify(this.conv));
+    saved.set(this.storageKey, JSON.stringify(this.conv));
     return this.conv;
   }
 
   forget() {
-    localStorage.removeItem(this.storageKey);
+    saved.remove(this.storageKey);
     this.conv = null;
     this.lastId = 0;
     this.listening = null;

@@ -74,7 +74,7 @@ form input { flex: 1; min-width: 0; font-size: 16px; }
     <button class="primary" type="submit">Send</button></form>
 </section>`;
 
-  function mount({ ConversationClient, appendSources, messageElement, stateText }) {
+  function mount({ ConversationClient, appendSources, messageElement, saved, stateText }) {
     const host = document.createElement("kl-chat-widget");
     const root = host.attachShadow({ mode: "open" });
     root.innerHTML = `<style>${CSS}</style><style class="theme"></style>${HTML}`;
@@ -113,7 +113,7 @@ form input { flex: 1; min-width: 0; font-size: 16px; }
       host.toggleAttribute("data-open", open);
       launcher.setAttribute("aria-expanded", String(open));
       launcher.setAttribute("aria-label", (open ? "Close chat with " : "Open chat with ") + name);
-      sessionStorage.setItem(opened, open ? "1" : "");
+      saved.set(opened, open ? "1" : "", "sessionStorage");
       if (open) { $(".badge").hidden = true; input.focus(); } else launcher.focus();
     }
 
@@ -196,7 +196,7 @@ form input { flex: 1; min-width: 0; font-size: 16px; }
 
     async function begin() {
       $("#title").textContent = name;
-      setOpen(sessionStorage.getItem(opened) === "1");
+      setOpen(saved.get(opened, "sessionStorage") === "1");
       let settings;
       try {
         settings = await client.settings();
