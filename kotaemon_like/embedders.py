@@ -24,6 +24,8 @@ from typing import Iterator, Literal, Sequence
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from .recent_queries import RecentQueries
+
 log = logging.getLogger(__name__)
 
 BUNDLED_MINILM = "all-MiniLM-L6-v2"
@@ -88,6 +90,7 @@ class SentenceTransformerEmbedder:
 
     def __init__(self, params: Params | None = None):
         self.params = params or self.Params()
+        self._recent = RecentQueries()
         path = resolve_model(self.params.model)
         try:
             self._model = _load_model(path, self.params.device)
@@ -186,7 +189,7 @@ class SentenceTransformerEmbedder:
     def embed_query(self, text: str) -> np.ndarray:
         # one short text: bf16 would pay oneDNN's per-shape set-up on every query, and its vector is
         # the fp32 one to within 2e-5 cosine anyway
-        return self._encode([self.params.query_prefix + text], bulk=False)[0]
+        return self._recent.get(text, lambda t: self._encode([self.params.query_prefix + t], bulk=False)[0])
 
     def token_count(self, texts: Sequence[str]) -> int:
         """Word-pieces the model actually reads (capped at max_seq_length per text)."""

@@ -27,11 +27,16 @@ class RelevanceGate:
         self.min_coverage = min_coverage
 
     def similarity(self, query: str, hits: Sequence[ScoredChunk]) -> float | None:
-        """Cosine of the question to its closest chunk, or None when the embedder cannot judge it."""
+        """Cosine of the question to its closest chunk, or None when the embedder cannot judge it.
+
+        The vector search already measured it for the chunks it found; only the others are embedded here."""
         if self.embedder is None or not hits or self.embedder.coverage(query) < self.min_coverage:
             return None
-        vectors = self.embedder.embed_documents([h.chunk.text for h in hits])
-        return float((vectors @ self.embedder.embed_query(query)).max())
+        known = [h.similarity for h in hits if h.similarity is not None]
+        unknown = [h.chunk.text for h in hits if h.similarity is None]
+        if unknown:
+            known.extend(self.embedder.embed_documents(unknown) @ self.embedder.embed_query(query))
+        return float(max(known))
 
     def sources(self, query: str, hits: Sequence[ScoredChunk]) -> list[ScoredChunk]:
         """The hits that may answer `query`; empty when the knowledge base holds no answer."""

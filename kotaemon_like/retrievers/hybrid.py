@@ -31,6 +31,7 @@ WeightedList = tuple[float, list[ScoredChunk]]
 def _fuse(lists: list[WeightedList], contribution) -> list[ScoredChunk]:
     scores: dict[str, float] = {}
     best: dict[str, ScoredChunk] = {}
+    similarity: dict[str, float] = {}  # the vector list's cosine, kept whichever list gave the best relevance
     for weight, ranked in lists:
         if weight <= 0 or not ranked:
             continue
@@ -38,8 +39,10 @@ def _fuse(lists: list[WeightedList], contribution) -> list[ScoredChunk]:
             scores[cid] = scores.get(cid, 0.0) + weight * value
             if cid not in best or hit.relevance > best[cid].relevance:
                 best[cid] = hit
+            if hit.similarity is not None:
+                similarity[cid] = hit.similarity
     order = sorted(scores, key=scores.__getitem__, reverse=True)
-    return [ScoredChunk(best[c].chunk, scores[c], best[c].relevance) for c in order]
+    return [ScoredChunk(best[c].chunk, scores[c], best[c].relevance, similarity.get(c)) for c in order]
 
 
 def rrf(lists: list[WeightedList], k: int = 60) -> list[ScoredChunk]:

@@ -26,7 +26,7 @@ class VectorRetriever:
 
     def candidates(self, query: str, k: int, filter: Filter | None = None) -> list[ScoredChunk]:
         hits = self.vector_store.search(self.embedder.embed_query(query), k, filter)
-        return [ScoredChunk(h.chunk, h.score, self.embedder.relevance(h.score)) for h in hits]
+        return [ScoredChunk(h.chunk, h.score, self.embedder.relevance(h.score), h.score) for h in hits]
 
     def retrieve(self, query: str, k: int | None = None, filter: Filter | None = None) -> list[ScoredChunk]:
         k = k or self.params.top_k
