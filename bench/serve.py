@@ -139,15 +139,16 @@ def wait_ready(url: str, server: subprocess.Popen, timeout_s: float = 180) -> No
     raise RuntimeError(f"kl serve not ready after {timeout_s}s")
 
 
-def config_for(work: Path, kind: str, llm_url: str) -> Path:
-    config = yaml.safe_load((ROOT / "config" / "default.yaml").read_text())
+def config_for(work: Path, kind: str, llm_url: str, code: Path = ROOT) -> Path:
+    """The default config of the checkout at `code`, on the bench's folders."""
+    config = yaml.safe_load((code / "config" / "default.yaml").read_text())
     config["paths"] = {"knowledge": str(work / "knowledge"), "index": str(work / "index")}
     config["server"] = {"embedded_ingest": False}
     config["tools"] = {"folder": str(work / "no-plugins"), "reload": False}
     if kind == "llm":
         config["generator"] = {"type": "litellm", "model": "openai/fake", "api_base": llm_url, "api_key_env": "KL_BENCH_KEY",
                                "max_retries": 0, "first_token_timeout_s": 30, "timeout_s": 60}
-    path = work / f"{kind}.yaml"
+    path = work / f"{kind}{'' if code == ROOT else '-baseline'}.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
 
@@ -196,7 +197,7 @@ def main() -> None:
             engine = registry.build_chat(kb)
             servers = {"": start_server(ROOT, config_for(work, kind, fake.url))}
             if args.baseline_root:
-                servers["baseline "] = start_server(args.baseline_root, config_for(work, kind, fake.url))
+                servers["baseline "] = start_server(args.baseline_root, config_for(work, kind, fake.url, args.baseline_root))
             try:
                 for concurrency in args.concurrency:
                     n = max(args.requests, concurrency)
