@@ -125,7 +125,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_ready(url: str, server: subprocess.Popen, timeout_s: float = 180) -> None:
+def wait_ready(url: str, server: subprocess.Popen, timeout_s: float = 600) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if server.poll() is not None:
