@@ -53,7 +53,7 @@ def test_a_tenant_folder_is_watched_into_its_own_index_and_runtimes_are_bounded(
     store = SqlConversationStore(registry.conversations_url(settings))
     kb = registry.build_knowledge_base(settings)
     default = build_runtime(settings, Tenant("default", "Default"), store, kb.embedder)
-    runtimes = TenantRuntimes(settings, store, default, limit=1, ingest=True)
+    runtimes = TenantRuntimes(settings, store, default, limit=1, ingest=True, retire_after_s=60)
     try:
         acme = runtimes.get(Tenant("acme", "Acme", plugins=()))
         assert sorted(default.toolbox.plugins()) == ["create_ticket", "handoff_to_human", "order_status"]
@@ -67,6 +67,10 @@ def test_a_tenant_folder_is_watched_into_its_own_index_and_runtimes_are_bounded(
         beta = runtimes.get(Tenant("beta", "Beta"))
         assert [r.tenant_id for r in runtimes.loaded()] == ["default", "beta"]  # acme unloaded (limit 1)
         assert beta.kb.keyword_index.count() == 0
+        # an unloaded runtime keeps answering what it was asked until its retirement closes it
+        assert acme.kb.keyword_index.search("opens", 5) and acme.ingest.health() == (True, "ok")
+        runtimes.close()  # closes the retiring ones too
+        assert acme.ingest.health() == (False, "stopping")
     finally:
         runtimes.close()
         default.close()

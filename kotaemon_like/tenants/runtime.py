@@ -122,10 +122,14 @@ class TenantRuntimes:
     The default tenant's runtime is the app's own and is never evicted.
     """
 
-    def __init__(self, settings: Settings, store, default: TenantRuntime, limit: int = 8, ingest: bool = False):
+    def __init__(self, settings: Settings, store, default: TenantRuntime, limit: int = 8, ingest: bool = False,
+                 retire_after_s: float | None = None):
         self.settings, self.store, self.default = settings, store, default
         self.limit, self.ingest = limit, ingest
+        # an unloaded runtime may still be answering: it is closed once answers in flight had time to finish
+        self.retire_after_s = settings.server.grace_s if retire_after_s is None else retire_after_s
         self._loaded: OrderedDict[str, TenantRuntime] = OrderedDict()
+        self._retiring: dict[int, tuple[TenantRuntime, threading.Timer]] = {}
         self._lock = threading.Lock()
 
     def get(self, tenant: Tenant) -> TenantRuntime:
@@ -141,23 +145,44 @@ class TenantRuntimes:
             log.info("tenant runtime loaded", extra={"tenant": tenant.id, "loaded": len(self._loaded)})
             while len(self._loaded) > self.limit:
                 _, evicted = self._loaded.popitem(last=False)
-                evicted.close()
+                self._retire(evicted)
                 log.info("tenant runtime unloaded", extra={"tenant": evicted.tenant_id})
             return runtime
+
+    def _retire(self, runtime: TenantRuntime) -> None:
+        """Close `runtime` after `retire_after_s` (at once when 0); the caller holds the lock."""
+        if not self.retire_after_s:
+            runtime.close()
+            return
+        timer = threading.Timer(self.retire_after_s, self._close_retired, args=(id(runtime),))
+        timer.daemon = True
+        self._retiring[id(runtime)] = (runtime, timer)
+        timer.start()
+
+    def _close_retired(self, key: int) -> None:
+        with self._lock:
+            entry = self._retiring.pop(key, None)
+        if entry is not None:
+            entry[0].close()
 
     def drop(self, tenant_id: str) -> None:
         """Close a tenant's runtime (after it was disabled or its plugins changed); the next use rebuilds it."""
         with self._lock:
             runtime = self._loaded.pop(tenant_id, None)
-        if runtime is not None:
-            runtime.close()
+            if runtime is not None:
+                self._retire(runtime)
 
     def loaded(self) -> list[TenantRuntime]:
         with self._lock:
             return [self.default, *self._loaded.values()]
 
     def close(self) -> None:
+        """Close every runtime now (the server is stopping; its answers in flight have finished)."""
         with self._lock:
             loaded, self._loaded = list(self._loaded.values()), OrderedDict()
+            retiring, self._retiring = list(self._retiring.values()), {}
+        for runtime, timer in retiring:
+            timer.cancel()
+            loaded.append(runtime)
         for runtime in loaded:
             runtime.close()
