@@ -86,6 +86,9 @@ class BreakerSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     failure_threshold: int = Field(3, gt=0)  # consecutive failures that open the breaker
     cooldown_s: float = Field(30, gt=0)  # open this long, then one half-open probe
+    # none: each process keeps its own breakers; redis://host:6379/0: one breaker per plugin for every app replica
+    url: str | None = None
+    prefix: str = Field("kl:breaker", min_length=1)  # Redis key prefix
 
 
 class ToolsSettings(BaseModel):

@@ -274,10 +274,16 @@ def build_chat(kb: KnowledgeBase, toolbox=None, desk=None):
     llm = next((g for g in chain if hasattr(g, "complete")), None) if settings.chat.rewrite_with_llm else None
     memory = build_memory(settings)
     chat = settings.chat
+    pending = None  # without a conversation store: kept in this process (the CLI)
+    if desk is not None:  # sessions outside the conversation layer keep theirs in the store too, for any replica
+        from .conversations.desk import StorePendingQuestions
+
+        pending = StorePendingQuestions(desk.store, desk.tenant, namespace="session:")
     return ChatEngine(
         build_retriever(kb), generator, memory, settings.chat.min_relevance, llm=llm,
         summarize_memory=bool(getattr(getattr(memory, "params", None), "summary", False)), toolbox=toolbox,
         conversations=desk,  # unbound: no client-given session id ever reaches an owned conversation
+        pending=pending,
         gate=RelevanceGate(chat.min_relevance, embedder, chat.min_similarity),
         # continuing a section reads neighbouring chunks from the keyword index's chunk table
         continuation=SectionContinuation(kb.keyword_index, chat.continue_chunks) if hasattr(kb.keyword_index, "pages") else None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import logging
 import math
 from typing import Any, Mapping, Sequence
@@ -28,18 +29,26 @@ def open_now(hours: BusinessHours | None, now: dt.datetime | None = None) -> boo
 
 
 class StorePendingQuestions:
-    """`tool_calls.PendingQuestions` in the conversation store (a RouteDecision kept as JSON)."""
+    """`tool_calls.PendingQuestions` in the conversation store (a RouteDecision kept as JSON).
 
-    def __init__(self, store: ConversationStore, tenant: str):
-        self.store, self.tenant = store, tenant
+    `namespace` keeps client-chosen session ids (the demo UI, the OpenAI `user`) apart from owned conversations'
+    ids, so such a session can never read or plant a question in someone's conversation.
+    """
+
+    def __init__(self, store: ConversationStore, tenant: str, namespace: str = ""):
+        self.store, self.tenant, self.namespace = store, tenant, namespace
+
+    def _key(self, session_id: str) -> str:
+        key = self.namespace + session_id
+        return key if len(key) <= 200 else self.namespace + hashlib.sha256(session_id.encode()).hexdigest()
 
     def put(self, session_id: str, decision: Any) -> None:
-        self.store.put_pending(self.tenant, session_id, dataclasses.asdict(decision))
+        self.store.put_pending(self.tenant, self._key(session_id), dataclasses.asdict(decision))
 
     def take(self, session_id: str) -> Any | None:
         from ..tools import RouteDecision
 
-        data = self.store.take_pending(self.tenant, session_id)
+        data = self.store.take_pending(self.tenant, self._key(session_id))
         if not data:
             return None
         return RouteDecision(data["name"], dict(data.get("arguments", {})), tuple(data.get("missing", ())),

@@ -35,7 +35,7 @@ class CircuitBreaker:
         self._opened_at = 0.0
         self._probing = False  # the single half-open probe is in flight
         self.last_error: str | None = None
-        metrics.TOOL_BREAKER_STATE.labels(name).set(_GAUGE[CLOSED])
+        set_gauge(name, CLOSED)
 
     @classmethod
     def from_settings(cls, name: str, settings: BreakerSettings, clock: Callable[[], float] = time.monotonic) -> "CircuitBreaker":
@@ -78,7 +78,7 @@ class CircuitBreaker:
             self._failures, self._probing = 0, False
             self._set(CLOSED)
         if recovered:
-            log.info("tool %s recovered; circuit breaker closed", self.name, extra={"plugin": self.name})
+            log_recovered(self.name)
 
     def record_failure(self, error: str) -> None:
         with self._lock:
@@ -93,12 +93,7 @@ class CircuitBreaker:
             self._opened_at = self._clock()
             self._set(OPEN)
             failures = self._failures
-        # one alert line per opening: the plugin, why, and for how long calls are skipped
-        log.warning(
-            "alert: tool %s circuit breaker opened after %s; calls skipped for %gs; last error: %s",
-            self.name, why, self.cooldown_s, error,
-            extra={"alert": "tool_breaker_open", "plugin": self.name, "failures": failures, "last_error": error},
-        )
+        log_opened(self.name, why, self.cooldown_s, error, failures)
 
     def _refresh(self) -> None:
         # open -> half-open happens lazily, when someone looks after the cooldown
@@ -108,4 +103,30 @@ class CircuitBreaker:
     def _set(self, state: str) -> None:
         if state != self._state:
             self._state = state
-            metrics.TOOL_BREAKER_STATE.labels(self.name).set(_GAUGE[state])
+            set_gauge(self.name, state)
+
+
+def log_recovered(name: str) -> None:
+    log.info("tool %s recovered; circuit breaker closed", name, extra={"plugin": name})
+
+
+def log_opened(name: str, why: str, cooldown_s: float, error: str, failures: int) -> None:
+    # one alert line per opening: the plugin, why, and for how long calls are skipped
+    log.warning(
+        "alert: tool %s circuit breaker opened after %s; calls skipped for %gs; last error: %s",
+        name, why, cooldown_s, error,
+        extra={"alert": "tool_breaker_open", "plugin": name, "failures": failures, "last_error": error},
+    )
+
+
+def set_gauge(name: str, state: str) -> None:
+    metrics.TOOL_BREAKER_STATE.labels(name).set(_GAUGE[state])
+
+
+def make_breaker(name: str, settings: BreakerSettings):
+    """The breaker `tools.breaker` asks for: in this process, or shared by every replica through Redis (`url`)."""
+    if settings.url:
+        from .breaker_redis import RedisCircuitBreaker
+
+        return RedisCircuitBreaker(name, settings)
+    return CircuitBreaker.from_settings(name, settings)

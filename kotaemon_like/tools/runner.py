@@ -17,7 +17,7 @@ from .. import metrics
 from ..components import Embedder
 from ..config import ToolsSettings, describe_validation_error
 from .base import FAILED, NEEDS_INPUT, OK, SKIPPED_OPEN, TIMEOUT, ToolContext, ToolError, ToolOutput, ToolPlugin, ToolResult
-from .breaker import CircuitBreaker, OPEN
+from .breaker import OPEN, make_breaker
 from .execution import ToolTimeout, run_with_timeout
 from .loader import PluginFolder, PluginLoadError, load_entry_points
 from .reload import PluginWatcher
@@ -75,7 +75,7 @@ class Toolbox:
         self._plugins: dict[str, LoadedPlugin] = {}
         self._errors: list[PluginLoadError] = []
         self._reported: set[str] = set()
-        self._breakers: dict[str, CircuitBreaker] = {}
+        self._breakers: dict = {}  # plugin name -> CircuitBreaker or RedisCircuitBreaker
         self._stale: OrderedDict[str, tuple[str, float]] = OrderedDict()
         self._stale_lock = threading.Lock()
         self._lock = threading.RLock()  # one reload at a time (the watcher's and an explicit one)
@@ -104,7 +104,7 @@ class Toolbox:
             # breakers are kept by name across reloads: new code does not make the service behind it healthy
             for name in plugins:
                 if name not in self._breakers:
-                    self._breakers[name] = CircuitBreaker.from_settings(name, self.settings.breaker)
+                    self._breakers[name] = make_breaker(name, self.settings.breaker)
             retired = [p for n, p in self._plugins.items() if plugins.get(n) is not p]
             added = sorted(set(plugins) - set(self._plugins))
             self._plugins, self._errors = plugins, errors  # one swap: a call sees the old set or the new one

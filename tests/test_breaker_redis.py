@@ -1,0 +1,95 @@
+"""The circuit breaker kept in Redis: two Toolboxes (two replicas) around the real demo orders API see one
+breaker per plugin, one half-open probe at a time across them, and a Redis outage never blocks a call."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import pytest
+
+from kotaemon_like.config import BreakerSettings
+from kotaemon_like.tools.breaker_redis import RedisCircuitBreaker
+
+from .conftest import wait_until
+from .tool_fixtures import make_toolbox, orders_server  # noqa: F401
+
+ORDER = {"order_id": "12345"}
+
+
+def shared(redis_server, **settings) -> BreakerSettings:
+    return BreakerSettings(url=redis_server.url, **{"failure_threshold": 3, "cooldown_s": 30, **settings})
+
+
+def test_a_plugin_failing_on_one_replica_opens_the_breaker_the_other_sees(make_toolbox, orders_server, redis_server, caplog):
+    breaker = shared(redis_server)
+    a = make_toolbox(breaker=breaker.model_dump(), stale_results=False)
+    b = make_toolbox(breaker=breaker.model_dump(), stale_results=False)
+    orders_server.set_faults(failure_rate=1.0)
+    with caplog.at_level(logging.WARNING):
+        assert a.call("order_status", ORDER).status == "failed"
+        assert b.call("order_status", ORDER).status == "failed"  # the count is shared: 2 of 3
+        assert b.status()["order_status"].consecutive_failures == 2
+        assert a.call("order_status", ORDER).status == "failed"
+    assert orders_server.order_requests() == 3
+    opened = [r for r in caplog.records if getattr(r, "alert", "") == "tool_breaker_open"]
+    assert len(opened) == 1 and "3 consecutive failures" in opened[0].getMessage()
+    status = b.status()["order_status"]
+    assert status.state == "open" and 29 < status.retry_in_s <= 30 and status.last_error
+    result = b.call("order_status", ORDER)  # B never failed itself, yet does not call the dead service
+    assert result.status == "skipped-open" and orders_server.order_requests() == 3
+
+
+def test_one_probe_across_replicas_then_closed_for_both(make_toolbox, orders_server, redis_server):
+    breaker = shared(redis_server, failure_threshold=1, cooldown_s=0.5).model_dump()
+    a, b = (make_toolbox(breaker=breaker, stale_results=False) for _ in range(2))
+    orders_server.set_faults(failure_rate=1.0)
+    a.call("order_status", ORDER)
+    assert b.status()["order_status"].state == "open"
+    wait_until(lambda: a.status()["order_status"].state == "half-open", 5, what="half-open after the cooldown")
+    orders_server.set_faults(failure_rate=0.0, latency_s=0.5)  # the probe is slow: the other replica asks meanwhile
+    calls_before = orders_server.order_requests()
+    results = {}
+    probe = threading.Thread(target=lambda: results.setdefault("a", a.call("order_status", ORDER)))
+    probe.start()
+    wait_until(lambda: orders_server.order_requests() > calls_before or results, 5, every_s=0.01, what="the probe to reach the service")
+    results["b"] = b.call("order_status", ORDER)
+    probe.join(10)
+    assert results["a"].status == "ok" and results["b"].status == "skipped-open"
+    assert orders_server.order_requests() == calls_before + 1  # exactly one probe reached the service
+    assert a.status()["order_status"].state == b.status()["order_status"].state == "closed"
+
+
+def test_a_dead_probe_owner_frees_the_probe_after_its_lease(redis_server):
+    settings = shared(redis_server, failure_threshold=1, cooldown_s=0.3)
+    a, b = RedisCircuitBreaker("lease", settings), RedisCircuitBreaker("lease", settings)
+    a.record_failure("down")
+    time.sleep(0.35)
+    assert a.allow()  # A takes the probe and "dies": it never records an outcome
+    assert not b.allow()
+    wait_until(lambda: b.allow(), 3, every_s=0.05, what="the probe lease to expire")  # lease: max(cooldown, 1 s)
+
+
+def test_redis_down_falls_back_to_this_process_breaker(redis_server, caplog):
+    breaker = RedisCircuitBreaker("fallback", shared(redis_server, failure_threshold=2))
+    breaker.record_failure("one")
+    redis_server.stop()
+    with caplog.at_level(logging.WARNING):
+        assert breaker.allow() and breaker.state == "closed"
+        breaker.record_failure("a")
+        breaker.record_failure("b")
+        assert breaker.state == "open" and not breaker.allow()  # the local breaker protects meanwhile
+    warnings = [r for r in caplog.records if "cannot reach Redis" in r.getMessage()]
+    assert len(warnings) == 1 and "fallback" in warnings[0].getMessage()
+
+
+def test_the_config_selects_the_breaker_like_memory_and_rejects_bad_keys():
+    from kotaemon_like.config import ToolsSettings
+    from kotaemon_like.tools.breaker import CircuitBreaker, make_breaker
+
+    assert isinstance(make_breaker("x", ToolsSettings().breaker), CircuitBreaker)
+    assert isinstance(make_breaker("x", BreakerSettings(url="redis://127.0.0.1:1/0")), RedisCircuitBreaker)
+    with pytest.raises(ValueError):
+        BreakerSettings(url="redis://x", prefix="")
+
