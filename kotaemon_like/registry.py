@@ -33,7 +33,10 @@ BUILTINS: dict[str, dict[str, str]] = {
         "faiss": "stores.faiss_store:FaissVectorStore",
         "qdrant": "stores.qdrant_store:QdrantVectorStore",
     },
-    "keyword_index": {"sqlite_fts": "stores.keyword_sqlite:SqliteFtsKeywordIndex"},
+    "keyword_index": {
+        "sqlite_fts": "stores.keyword_sqlite:SqliteFtsKeywordIndex",
+        "postgres": "stores.keyword_postgres:PostgresKeywordIndex",  # a service every replica shares
+    },
     "retriever": {
         "hybrid": "retrievers.hybrid:HybridRetriever",
         "vector": "retrievers.single:VectorRetriever",

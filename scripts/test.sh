@@ -15,13 +15,14 @@ python3 -c "import torch" 2>/dev/null \
 python3 -m pip install -q torch==2.13.0 -c constraints.txt -e ".[test]"
 
 # Debian packages the tests drive for real: Redis, PostgreSQL, headless Chromium (with CJK fonts), compose validation,
-# Prometheus, Tesseract.
+# Prometheus, Tesseract, Caddy (the stack's reverse proxy, in the replica rehearsal).
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 [ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+command -v caddy >/dev/null 2>&1 || missing+=(caddy)
 # OCR of scanned PDF pages (pymupdf drives Tesseract; it needs the language data)
 command -v tesseract >/dev/null 2>&1 || missing+=(tesseract-ocr)
 [ -n "$(ls /usr/share/tesseract-ocr/*/tessdata/chi_sim.traineddata 2>/dev/null)" ] || missing+=(tesseract-ocr-chi-sim)

@@ -1,9 +1,38 @@
-"""The SQLite FTS5 keyword index: BM25 order, Chinese text, delete-by-source, filters, persistence."""
+"""Both keyword indexes (SQLite FTS5, PostgreSQL full-text search) against one suite: BM25 order, Chinese
+text, delete-by-source, filters, persistence."""
 
 from __future__ import annotations
 
+import pytest
+
 from kotaemon_like.components import Chunk
 from kotaemon_like.stores.keyword_sqlite import SqliteFtsKeywordIndex
+
+from .postgres_server import postgres_server  # noqa: F401  (fixture)
+
+
+@pytest.fixture(params=["sqlite_fts", pytest.param("postgres", marks=pytest.mark.slow)])
+def open_index(request, tmp_path):
+    """Opens the index under test (again, on the same storage, when called twice)."""
+    opened = []
+    if request.param == "sqlite_fts":
+        def make():
+            return SqliteFtsKeywordIndex(index_dir=tmp_path)
+    else:
+        from kotaemon_like.stores.keyword_postgres import PostgresKeywordIndex
+
+        url = request.getfixturevalue("postgres_server").create_database()
+
+        def make():
+            return PostgresKeywordIndex(PostgresKeywordIndex.Params(url=url))
+
+    def opener():
+        opened.append(make())
+        return opened[-1]
+
+    yield opener
+    for index in opened:
+        index.close()
 
 
 def chunk(cid, text, source, **meta):
@@ -18,8 +47,8 @@ CHUNKS = [
 ]
 
 
-def test_search_english_and_chinese(tmp_path):
-    index = SqliteFtsKeywordIndex(index_dir=tmp_path)
+def test_search_english_and_chinese(open_index):
+    index = open_index()
     index.upsert(CHUNKS)
     assert index.search("how long until my refund is paid?", 3)[0].chunk.id == "a"
     assert index.search("returned items refunds", 3)[0].chunk.id == "a"  # stemming: refunds ~ refund
@@ -27,8 +56,8 @@ def test_search_english_and_chinese(tmp_path):
     assert index.search("配送需要几天", 3)[0].chunk.id == "d"
 
 
-def test_delete_by_source_and_idempotent_upsert(tmp_path):
-    index = SqliteFtsKeywordIndex(index_dir=tmp_path)
+def test_delete_by_source_and_idempotent_upsert(open_index):
+    index = open_index()
     index.upsert(CHUNKS)
     index.upsert(CHUNKS)  # same ids again: still one copy each
     assert index.count() == 4
@@ -37,8 +66,8 @@ def test_delete_by_source_and_idempotent_upsert(tmp_path):
     assert index.search("退货", 5) == []
 
 
-def test_filters(tmp_path):
-    index = SqliteFtsKeywordIndex(index_dir=tmp_path)
+def test_filters(open_index):
+    index = open_index()
     index.upsert(CHUNKS)
     hits = index.search("days", 5, {"tenant": "acme"})
     assert {h.chunk.id for h in hits} == {"a", "b"}
@@ -47,18 +76,27 @@ def test_filters(tmp_path):
     assert index.search("配送", 5, {"tags": ["nothing"]}) == []
 
 
-def test_persists_across_reopen(tmp_path):
-    index = SqliteFtsKeywordIndex(index_dir=tmp_path)
+def test_persists_across_reopen(open_index):
+    index = open_index()
     index.upsert(CHUNKS)
     index.close()
-    again = SqliteFtsKeywordIndex(index_dir=tmp_path)
+    again = open_index()
     assert again.count() == 4
     assert again.search("shipping Europe", 1)[0].chunk.metadata == {"tenant": "acme"}
 
 
-def test_same_id_twice_in_one_batch_keeps_the_last(tmp_path):
-    index = SqliteFtsKeywordIndex(index_dir=tmp_path)
+def test_same_id_twice_in_one_batch_keeps_the_last(open_index):
+    index = open_index()
     index.upsert([chunk("x", "first version about parcels", "a.md"), chunk("x", "second version about lockers", "a.md")])
     assert index.count() == 1
     assert index.search("lockers", 2)[0].chunk.text == "second version about lockers"
     assert index.search("parcels", 2) == []
+
+
+def test_bm25_weighs_rare_terms_over_common_ones(open_index):
+    index = open_index()
+    common = [chunk(f"n{i}", f"order number {i} shipped", "orders.md") for i in range(8)]
+    index.upsert(common + [chunk("rare", "order number lost in customs", "customs.md")])
+    hits = index.search("order customs", 3)
+    assert hits[0].chunk.id == "rare" and hits[0].score > hits[1].score > 0
+    assert index.sources() == {"orders.md": 8, "customs.md": 1}

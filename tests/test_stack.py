@@ -27,6 +27,7 @@ import pytest
 import yaml
 
 from .conftest import PDFS, ROOT, RedisServer, free_port, wait_until
+from .postgres_server import postgres_server  # noqa: F401  (fixture)
 
 COMPOSE = ROOT / "compose.yaml"
 DASHBOARD = ROOT / "grafana" / "dashboards" / "kotaemon-like.json"
@@ -101,21 +102,22 @@ def test_start_order_is_gated_on_health(compose):
         for dep, how in (service.get("depends_on") or {}).items():
             assert how.get("condition") == "service_healthy", f"{name} starts before {dep} is healthy"
             assert "profiles" not in svc[dep], f"{name} depends on {dep}, which only runs with a profile"
-    wants = {"app": {"redis", "qdrant", "postgres"}, "indexer": {"redis", "qdrant"}, "watcher": {"redis"},
-             "prometheus": {"app"}, "grafana": {"prometheus"}}
+    wants = {"app": {"redis", "qdrant", "postgres"}, "indexer": {"redis", "qdrant", "postgres"}, "watcher": {"redis"},
+             "proxy": {"app"}, "prometheus": {"app"}, "grafana": {"prometheus"}}
     for name, deps in wants.items():
         assert deps <= set(svc[name].get("depends_on", {})), f"{name} should wait for {sorted(deps)}"
 
 
-def test_only_app_and_grafana_are_published_on_loopback(compose):
+def test_only_the_proxy_and_grafana_are_published_on_loopback(compose):
     ports = {name: published(s) for name, s in services(compose).items() if published(s)}
-    assert {name: [(p, t) for _, p, t in v] for name, v in ports.items()} == {"app": [(8080, 8080)], "grafana": [(3000, 3000)]}
+    assert {name: [(p, t) for _, p, t in v] for name, v in ports.items()} == {"proxy": [(8080, 8080)], "grafana": [(3000, 3000)]}
     assert all(ip == "127.0.0.1" for v in ports.values() for ip, _, _ in v), "bind to loopback unless KL_BIND_ADDRESS says so"
 
 
-def test_indexer_scales_and_every_service_is_limited_and_restarts(compose):
+def test_indexer_and_app_scale_and_every_service_is_limited_and_restarts(compose):
     svc = services(compose)
-    assert "container_name" not in svc["indexer"] and "ports" not in svc["indexer"]
+    for name in ("indexer", "app"):  # `--scale app=3 --scale indexer=4`: no fixed name, no host port
+        assert "container_name" not in svc[name] and "ports" not in svc[name], name
     networks = set()
     for name, service in svc.items():
         limits = service.get("deploy", {}).get("resources", {}).get("limits", {})
@@ -169,8 +171,9 @@ def test_stack_config_names_the_compose_services(compose, monkeypatch):
         monkeypatch.delenv(var, raising=False)
     settings = registry.load(ROOT / "config" / "stack.yaml")
     assert settings.server.embedded_ingest is False and settings.server.host == "0.0.0.0"
-    assert settings.queue.type == "redis" and settings.memory.type == "redis"
+    assert settings.queue.type == "redis" and settings.memory.type == "redis" and settings.keyword_index.type == "postgres"
     urls = {"queue": settings.queue.params["url"], "memory": settings.memory.params["url"],
+            "tools.breaker": settings.tools.breaker.url,
             "vector_store": settings.vector_store.params["url"],
             "order_status": settings.tools.settings["order_status"]["base_url"]}
     svc = services(compose)
@@ -184,6 +187,22 @@ def test_stack_config_names_the_compose_services(compose, monkeypatch):
         assert {str(settings.paths.knowledge), str(settings.paths.index), "/app/plugins"} <= targets, name
         assert svc[name]["command"][:2] == ["--config", "config/stack.yaml"]
     assert "/data/state" in {str(v).split(":")[1] for v in svc["app"]["volumes"]}
+    for name in ("app", "indexer"):  # both reach the keyword index in postgres
+        assert "@postgres:5432/" in svc[name]["environment"]["KL_DATABASE_URL"], name
+
+
+def test_the_proxy_spreads_requests_over_the_app_replicas_and_streams(compose):
+    caddy = need("caddy", "caddy")
+    proxy = services(compose)["proxy"]
+    mounts = {str(v).split(":")[1]: str(v).split(":")[0] for v in proxy["volumes"]}
+    caddyfile = ROOT / "config" / "Caddyfile"
+    assert Path(mounts["/etc/caddy/Caddyfile"]).resolve() == caddyfile.resolve()
+    result = subprocess.run([caddy, "validate", "--config", str(caddyfile), "--adapter", "caddyfile"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr[-2000:]
+    text = caddyfile.read_text()
+    assert "dynamic a {$KL_APP_HOST:app} {$KL_APP_PORT:8080}" in text  # every replica behind the service name
+    assert "flush_interval -1" in text and "lb_try_duration" in text
 
 
 def test_qdrant_healthcheck_speaks_http_to_readyz(compose, tmp_path):
@@ -312,7 +331,8 @@ def test_promtool_accepts_the_prometheus_config():
 def test_prometheus_scrapes_what_compose_runs(compose):
     jobs = {job["job_name"]: job for job in yaml.safe_load(PROMETHEUS_CONFIG.read_text())["scrape_configs"]}
     svc = services(compose)
-    assert jobs["app"]["static_configs"][0]["targets"] == ["app:8080"]
+    app_sd = jobs["app"]["dns_sd_configs"][0]  # every app replica is scraped
+    assert app_sd == {**app_sd, "names": ["app"], "type": "A", "port": 8080} and "8080" in svc["app"]["command"]
     assert jobs["watcher"]["static_configs"][0]["targets"] == ["watcher:9101"] and "9101" in svc["watcher"]["command"]
     sd = jobs["indexer"]["dns_sd_configs"][0]
     assert sd == {**sd, "names": ["indexer"], "type": "A", "port": 9102} and "9102" in svc["indexer"]["command"]
@@ -368,14 +388,20 @@ CONTAINER_PORTS = {"app": 8080, "watcher": 9101, "indexer": 9102, "orders": 8081
 
 
 class Rehearsal:
-    """The stack's processes on loopback; `stop` ends every one of them."""
+    """The stack's processes on loopback; `stop` ends every one of them.
 
-    def __init__(self, folder: Path, compose: dict):
-        self.folder, self.compose = folder, compose
+    `replicas` runs more than one process of a service (`{"app": 2}`: instances `app` and `app-2`), as
+    `docker compose up --scale app=2` would; the conversation store and keyword index are in `database_url`.
+    """
+
+    def __init__(self, folder: Path, compose: dict, database_url: str, replicas: dict[str, int] | None = None):
+        self.folder, self.compose, self.database_url = folder, compose, database_url
         self.knowledge, self.index, self.state = (folder / d for d in ("knowledge", "index", "state"))
         for d in (self.knowledge, self.index, self.state):
             d.mkdir()
-        self.ports = {name: free_port() for name in CONTAINER_PORTS}
+        self.instances = {name if i == 1 else f"{name}-{i}": name for name in CONTAINER_PORTS
+                          for i in range(1, (replicas or {}).get(name, 1) + 1)}
+        self.ports = {name: free_port() for name in self.instances}
         self.procs: dict[str, subprocess.Popen] = {}
         self.redis = RedisServer(folder)
         self.config = self._override()
@@ -399,19 +425,19 @@ class Rehearsal:
         """The service's environment from compose.yaml, with service addresses turned into loopback ones."""
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "LITELLM_LOCAL_MODEL_COST_MAP": "True",
                "GRADIO_ANALYTICS_ENABLED": "False", "TOKENIZERS_PARALLELISM": "false"}
-        for key, value in (self.compose["services"][name].get("environment") or {}).items():
+        for key, value in (self.compose["services"][self.instances[name]].get("environment") or {}).items():
             env[key] = "" if value is None else str(value)
         env.update({"REDIS_URL": self.redis.url, "ORDERS_URL": self.url("orders"), "KL_KNOWLEDGE_DIR": str(self.knowledge),
                     "KL_INDEX_DIR": str(self.index), "KL_STATE_DIR": str(self.state), "KL_PLUGINS_DIR": str(ROOT / "plugins"),
                     "ORDERS_DATA": str(ROOT / "data" / "orders.json"), "KL_API_KEY": ""})
-        if "KL_DATABASE_URL" in env:  # the conversation store: a SQLite file stands in for the postgres service here
-            env["KL_DATABASE_URL"] = f"sqlite:///{self.state}/conversations.sqlite"
+        if "KL_DATABASE_URL" in env:  # conversations and the keyword index: a PostgreSQL server on loopback
+            env["KL_DATABASE_URL"] = self.database_url
         env.pop("QDRANT_URL", None)
         return env
 
     def command(self, name: str) -> list[str]:
-        args = [str(a) for a in self.compose["services"][name]["command"]]
-        port = str(CONTAINER_PORTS[name])
+        args = [str(a) for a in self.compose["services"][self.instances[name]]["command"]]
+        port = str(CONTAINER_PORTS[self.instances[name]])
         args = [str(self.ports[name]) if a == port else "127.0.0.1" if a == "0.0.0.0" else a for a in args]
         args = [str(self.config) if a == "config/stack.yaml" else a for a in args]
         assert str(self.ports[name]) in args, f"{name}: compose's command does not name port {port}"
@@ -420,12 +446,13 @@ class Rehearsal:
 
     def healthcheck(self, name: str) -> list[str]:
         """The healthcheck compose.yaml declares for `name`, pointed at this rehearsal's port."""
-        test = [str(t).replace("$$", "$") for t in self.compose["services"][name]["healthcheck"]["test"]]  # compose's escape
+        service = self.instances.get(name, name)
+        test = [str(t).replace("$$", "$") for t in self.compose["services"][service]["healthcheck"]["test"]]  # compose's escape
         if name == "redis":
             assert test[0] == "CMD-SHELL" and "redis-cli ping" in test[1]
             return ["sh", "-c", test[1].replace("redis-cli", f"redis-cli -h 127.0.0.1 -p {self.redis.port}")]
         assert test[0] == "CMD" and test[1] == "python", f"{name}: expected a python urllib healthcheck"
-        container = f"127.0.0.1:{CONTAINER_PORTS[name]}/"
+        container = f"127.0.0.1:{CONTAINER_PORTS[service]}/"
         assert container in test[3], f"{name}: the healthcheck does not probe {container}"
         return [sys.executable, test[2], test[3].replace(container, f"127.0.0.1:{self.ports[name]}/")]
 
@@ -448,19 +475,20 @@ class Rehearsal:
         need("redis-server", "redis-server")
         need("redis-cli", "redis-server")
         self.redis.start()
-        # qdrant: the FAISS folder stands in for it (see _override); postgres: a SQLite file (see env)
+        # qdrant: the FAISS folder stands in for it (see _override); postgres: the server behind database_url
         healthy = {"redis", "qdrant", "postgres"}
         wait_until(lambda: self.healthy("redis"), 20, what="redis healthcheck")
-        pending = set(CONTAINER_PORTS)
+        pending = set(self.instances)
         deadline = time.monotonic() + timeout_s
         while pending:
             for name in sorted(pending):
-                deps = set(self.compose["services"][name].get("depends_on") or {})
+                deps = set(self.compose["services"][self.instances[name]].get("depends_on") or {})
                 if name not in self.procs and deps <= healthy:
                     self.start(name)
                 if name in self.procs and self.healthy(name):
-                    healthy.add(name)
                     pending.discard(name)
+                    if not any(self.instances[p] == self.instances[name] for p in pending):
+                        healthy.add(self.instances[name])  # compose waits for every replica of a service
             assert time.monotonic() < deadline, "not healthy in time: " + "; ".join(
                 f"{n}:\n{self.log(n, 1500)}" for n in sorted(pending))
             time.sleep(1)
@@ -479,8 +507,8 @@ class Rehearsal:
 
 
 @pytest.fixture(scope="module")
-def stack(compose, tmp_path_factory):
-    rehearsal = Rehearsal(tmp_path_factory.mktemp("stack"), compose)
+def stack(compose, tmp_path_factory, postgres_server):
+    rehearsal = Rehearsal(tmp_path_factory.mktemp("stack"), compose, postgres_server.create_database())
     try:
         rehearsal.up()
         yield rehearsal
@@ -529,7 +557,7 @@ def prometheus(stack, tmp_path_factory):
     config["global"] = {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"}
     local = {"app": stack.ports["app"], "watcher": stack.ports["watcher"], "indexer": stack.ports["indexer"], "prometheus": port}
     for job in config["scrape_configs"]:
-        job.pop("dns_sd_configs", None)  # the indexer replicas' DNS name: here, the one local indexer
+        job.pop("dns_sd_configs", None)  # the app and indexer replicas' DNS names: here, one local process each
         job["static_configs"] = [{"targets": [f"127.0.0.1:{local[job['job_name']]}"]}]
     path = folder / "prometheus.yml"
     path.write_text(yaml.safe_dump(config))

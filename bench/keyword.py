@@ -1,0 +1,115 @@
+"""Keyword backends side by side: SQLite FTS5 (the embedded default) and PostgreSQL full-text search (the stack's),
+BM25 and PostgreSQL's ts_rank_cd, on the retrieval sets (English and Chinese): quality, indexing and query time.
+
+    python bench/keyword.py                        # throw-away PostgreSQL 15 on loopback; -> bench/results/keyword.json
+    python bench/keyword.py --url postgresql://user:pass@host/db
+
+The same chunks (config/default.yaml's splitter) go into every backend; nDCG@10 as in bench/retrieval.py's
+keyword rows. Times are wall seconds and process CPU seconds of this client (PostgreSQL's own CPU is not in it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import ir_measures
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.retrieval import DATASETS, MEASURES, NAMES, ranked_documents, read_jsonl, read_qrels  # noqa: E402
+from kotaemon_like import registry  # noqa: E402
+from kotaemon_like.components import Document  # noqa: E402
+from kotaemon_like.stores.keyword_postgres import PostgresKeywordIndex  # noqa: E402
+from kotaemon_like.stores.keyword_sqlite import SqliteFtsKeywordIndex  # noqa: E402
+
+BATCH = 256  # chunks per upsert, as the indexer writes them
+
+
+class Searcher:
+    """`retrieve(query, k)` over one keyword index, for bench/retrieval.py's ranked_documents."""
+
+    def __init__(self, index):
+        self.index, self.latencies = index, []
+
+    def retrieve(self, query: str, k: int):
+        t0 = time.perf_counter()
+        hits = self.index.search(query, k)
+        self.latencies.append((time.perf_counter() - t0) * 1000)
+        return hits
+
+
+def chunks_of(name: str, splitter) -> tuple[list, dict, list]:
+    data, qrels_path = DATASETS[name]
+    qrels = read_qrels(qrels_path)
+    queries = [q for q in read_jsonl(data / "queries.jsonl") if str(q["_id"]) in qrels]
+    docs = [Document(text=f"{d.get('title', '')}\n{d['text']}".strip(), source=str(d["_id"]), page=1, sha256="")
+            for d in read_jsonl(data / "corpus.jsonl")]
+    return splitter.split(docs), qrels, queries
+
+
+def measure(backend: str, index, chunks: list, qrels: dict, queries: list, name: str) -> dict:
+    wall, cpu = time.perf_counter(), time.process_time()
+    for start in range(0, len(chunks), BATCH):
+        index.upsert(chunks[start:start + BATCH])
+    index.commit()
+    index_s, index_cpu = time.perf_counter() - wall, time.process_time() - cpu
+    searcher = Searcher(index)
+    cpu = time.process_time()
+    run = {str(q["_id"]): ranked_documents(searcher, q["text"]) for q in queries}
+    query_cpu = time.process_time() - cpu
+    scores = ir_measures.calc_aggregate(MEASURES, qrels, run)
+    row = {
+        "dataset": name, "backend": backend, **{NAMES[str(m)]: round(float(v), 4) for m, v in scores.items()},
+        "queries": len(queries), "chunks": len(chunks),
+        "index_s": round(index_s, 2), "index_cpu_s": round(index_cpu, 2),
+        "query_ms_p50": round(statistics.median(searcher.latencies), 2),
+        "query_ms_p95": round(statistics.quantiles(searcher.latencies, n=20)[-1], 2),
+        "client_cpu_ms_per_query": round(query_cpu * 1000 / max(1, len(queries)), 2),
+    }
+    print(json.dumps(row, ensure_ascii=False), flush=True)
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--url", help="PostgreSQL URL (default: start a throw-away server on loopback)")
+    parser.add_argument("--sets", default=",".join(DATASETS), help=f"comma-separated subset of {','.join(DATASETS)}")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "keyword.json")
+    args = parser.parse_args()
+    settings = registry.load(ROOT / "config" / "default.yaml")
+    splitter = registry.build("splitter", settings.splitter, settings)
+    server = None
+    if args.url is None:
+        from tests.postgres_server import PostgresServer
+
+        server = PostgresServer().start()
+    rows = []
+    try:
+        url = args.url or server.create_database()
+        for name in args.sets.split(","):
+            chunks, qrels, queries = chunks_of(name, splitter)
+            with tempfile.TemporaryDirectory(prefix="kl-kw-") as tmp:
+                sqlite = SqliteFtsKeywordIndex(index_dir=tmp)
+                rows.append(measure("sqlite_fts (bm25)", sqlite, chunks, qrels, queries, name))
+                sqlite.close()
+            for ranking in ("bm25", "ts_rank_cd"):
+                pg = PostgresKeywordIndex(PostgresKeywordIndex.Params(url=url, collection=f"{name}_{ranking}",
+                                                                      ranking=ranking))
+                rows.append(measure(f"postgres ({ranking})", pg, chunks, qrels, queries, name))
+                pg.close()
+    finally:
+        if server is not None:
+            server.stop()
+    args.out.write_text(json.dumps(rows, indent=1, ensure_ascii=False) + "\n")
+    print(f"wrote {args.out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,184 @@
+"""BM25 keyword index in PostgreSQL full-text search, shared by every app replica and indexer of a stack.
+
+PostgreSQL's parser does not segment Chinese, so the text never goes through it: our own analyzer's terms
+(stemmed words, CJK unigrams and bigrams; stores/analyzer.py) are written as a `tsvector` literal with their
+positions, and the query as a `tsquery` of the same terms. A GIN index finds the chunks holding any query
+term; BM25 (k1=1.2, b=0.75, FTS5's formula) is computed in SQL from the matched vectors, so the ranking
+matches the SQLite FTS5 index. `ranking: ts_rank_cd` uses PostgreSQL's own (IDF-less) ranking instead.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections import defaultdict
+from typing import Any, Literal, Sequence
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..components import FILTER_KEY, Chunk, Filter, ScoredChunk
+from ..config import ConfigError
+from ..logs import redact
+from .analyzer import query_terms, terms, warm_up
+
+log = logging.getLogger(__name__)
+_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,40}$")
+MAX_POSITION = 16383  # PostgreSQL keeps positions up to this; later occurrences still count through the last one
+
+# BM25 over the matched chunks. Every chunk holding a query term matches the OR query, so the document
+# frequency counted over the matches is the collection's; N and the average length come from the stats row.
+_BM25 = """
+WITH matched AS (
+  SELECT rowid, length, terms FROM {table} WHERE collection = %(collection)s AND terms @@ %(query)s::tsquery
+), tf AS (
+  SELECT m.rowid, m.length, u.lexeme, coalesce(array_length(u.positions, 1), 1) AS tf
+  FROM matched m, unnest(m.terms) u WHERE u.lexeme = ANY(%(terms)s)
+), df AS (
+  SELECT lexeme, count(*) AS df FROM tf GROUP BY lexeme
+), stats AS (
+  SELECT count(*)::float8 AS n, greatest(avg(length), 1)::float8 AS avgdl FROM {table} WHERE collection = %(collection)s
+), scored AS (
+  SELECT tf.rowid, sum(ln(1 + (s.n - df.df + 0.5) / (df.df + 0.5))
+                       * tf.tf * 2.2 / (tf.tf + 1.2 * (0.25 + 0.75 * tf.length / s.avgdl))) AS score
+  FROM tf JOIN df USING (lexeme) CROSS JOIN stats s GROUP BY tf.rowid
+)
+SELECT c.id, c.source, c.page, c.text, c.metadata, scored.score
+FROM scored JOIN {table} c ON c.rowid = scored.rowid WHERE {where}
+ORDER BY scored.score DESC, c.rowid LIMIT %(k)s
+"""
+
+_TS_RANK = """
+SELECT c.id, c.source, c.page, c.text, c.metadata, ts_rank_cd(c.terms, %(query)s::tsquery) AS score
+FROM {table} c WHERE c.collection = %(collection)s AND c.terms @@ %(query)s::tsquery AND {where}
+ORDER BY score DESC, c.rowid LIMIT %(k)s
+"""
+
+
+def _lexeme(term: str) -> str:
+    return "'" + term.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def tsvector_literal(words: Sequence[str]) -> str:
+    """Analyzed terms as a tsvector literal with 1-based positions, bypassing PostgreSQL's parser."""
+    positions: dict[str, list[int]] = defaultdict(list)
+    for i, term in enumerate(words, 1):
+        positions[term].append(min(i, MAX_POSITION))
+    return " ".join(f"{_lexeme(t)}:{','.join(map(str, sorted(set(p))[:256]))}" for t, p in positions.items())
+
+
+def tsquery_literal(words: Sequence[str]) -> str:
+    return " | ".join(_lexeme(t) for t in dict.fromkeys(words))
+
+
+class PostgresKeywordIndex:
+    """Persistent BM25 over analyzed terms in one PostgreSQL table (per `collection`): delete-by-source, filters."""
+
+    class Params(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        url: str = ""  # postgresql://user:pass@host:5432/db (a SQLAlchemy-style postgresql+psycopg:// URL works too)
+        table: str = Field("kl_keywords", pattern=_NAME.pattern)
+        collection: str = Field("default", min_length=1, max_length=64)  # e.g. one per tenant
+        ranking: Literal["bm25", "ts_rank_cd"] = "bm25"
+        pool_size: int = Field(4, gt=0)
+
+    def __init__(self, params: Params, index_dir: Any = None):
+        import psycopg
+        from psycopg_pool import ConnectionPool
+
+        self.params = params
+        if not params.url:
+            raise ConfigError("keyword_index.url is empty; give the PostgreSQL URL (in the stack: set POSTGRES_PASSWORD "
+                               "in .env, compose builds KL_DATABASE_URL from it)")
+        warm_up()
+        url = params.url.replace("postgresql+psycopg://", "postgresql://", 1)
+        try:  # one plain connection first: an unreachable server is one sentence, not a pool's retry log
+            psycopg.connect(url, connect_timeout=5).close()
+        except psycopg.Error as exc:
+            reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+            raise ConfigError(f"keyword_index: cannot reach PostgreSQL ({redact(reason)}); start it or fix keyword_index.url") from None
+        self._pool = ConnectionPool(url, min_size=1, max_size=params.pool_size, open=True,
+                                    kwargs={"autocommit": False, "connect_timeout": 5})
+        t = params.table
+        with self._pool.connection() as con:
+            # one creator at a time: several replicas start together
+            con.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (t,))
+            con.execute(
+                f"CREATE TABLE IF NOT EXISTS {t} (rowid bigserial PRIMARY KEY, collection text NOT NULL, id text NOT NULL, "
+                "source text NOT NULL, page integer NOT NULL, text text NOT NULL, metadata jsonb NOT NULL, "
+                "length integer NOT NULL, terms tsvector NOT NULL, UNIQUE (collection, id))"
+            )
+            con.execute(f"CREATE INDEX IF NOT EXISTS {t}_terms ON {t} USING gin (terms)")
+            con.execute(f"CREATE INDEX IF NOT EXISTS {t}_source ON {t} (collection, source)")
+
+    def upsert(self, chunks: Sequence[Chunk]) -> None:
+        if not chunks:
+            return
+        chunks = list({c.id: c for c in chunks}.values())  # the same id twice in one batch: the last one wins
+        rows = []
+        for c in chunks:
+            words = terms(c.text)
+            rows.append((self.params.collection, c.id, c.source, c.page, c.text,
+                         json.dumps(dict(c.metadata), ensure_ascii=False), len(words), tsvector_literal(words)))
+        t = self.params.table
+        with self._pool.connection() as con, con.cursor() as cur:
+            cur.executemany(
+                f"INSERT INTO {t} (collection, id, source, page, text, metadata, length, terms) "
+                "VALUES (%s, %s, %s, %s, %s, %s::jsonb, %s, %s::tsvector) ON CONFLICT (collection, id) DO UPDATE SET "
+                "source = EXCLUDED.source, page = EXCLUDED.page, text = EXCLUDED.text, metadata = EXCLUDED.metadata, "
+                "length = EXCLUDED.length, terms = EXCLUDED.terms", rows)
+
+    def delete(self, source: str) -> int:
+        with self._pool.connection() as con:
+            cur = con.execute(f"DELETE FROM {self.params.table} WHERE collection = %s AND source = %s",
+                              (self.params.collection, source))
+            return cur.rowcount
+
+    def search(self, query: str, k: int, filter: Filter | None = None) -> list[ScoredChunk]:
+        wanted = list(dict.fromkeys(query_terms(query)))
+        if not wanted or k <= 0:
+            return []
+        where, params = filter_sql(filter)
+        sql = (_BM25 if self.params.ranking == "bm25" else _TS_RANK).format(table=self.params.table, where=where)
+        params.update(collection=self.params.collection, query=tsquery_literal(wanted), terms=wanted, k=k)
+        with self._pool.connection() as con:
+            rows = con.execute(sql, params).fetchall()
+        return [ScoredChunk(Chunk(id=cid, text=text, source=source, page=int(page), metadata=metadata), float(score))
+                for cid, source, page, text, metadata, score in rows]
+
+    def count(self) -> int:
+        with self._pool.connection() as con:
+            return con.execute(f"SELECT count(*) FROM {self.params.table} WHERE collection = %s",
+                               (self.params.collection,)).fetchone()[0]
+
+    def sources(self) -> dict[str, int]:
+        with self._pool.connection() as con:
+            return dict(con.execute(f"SELECT source, count(*) FROM {self.params.table} WHERE collection = %s "
+                                    "GROUP BY source", (self.params.collection,)).fetchall())
+
+    def commit(self) -> None:
+        """Every write is already its own committed transaction."""
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+def filter_sql(filter: Filter | None) -> tuple[str, dict[str, Any]]:
+    """A WHERE fragment over `c` (or "true") and its named parameters for a metadata equality filter."""
+    if not filter:
+        return "true", {}
+    clauses, params = [], {}
+    for i, (key, value) in enumerate(filter.items()):
+        if not FILTER_KEY.match(key):
+            raise ValueError(f"filter key {key!r} is not a plain name")
+        values = [str(v) if key != "page" else int(v) for v in (value if isinstance(value, (list, tuple, set)) else [value])]
+        params[f"f{i}"] = values
+        if key in ("source", "page"):
+            clauses.append(f"c.{key} = ANY(%(f{i})s)")
+        else:
+            params[f"k{i}"] = key
+            # a list-valued metadata field (tags) matches when any element is wanted
+            clauses.append(f"(c.metadata ->> %(k{i})s = ANY(%(f{i})s) OR EXISTS (SELECT 1 FROM jsonb_array_elements_text("
+                           f"CASE WHEN jsonb_typeof(c.metadata -> %(k{i})s) = 'array' THEN c.metadata -> %(k{i})s ELSE '[]' END) e "
+                           f"WHERE e = ANY(%(f{i})s)))")
+    return " AND ".join(clauses), params
