@@ -93,3 +93,15 @@ def test_the_config_selects_the_breaker_like_memory_and_rejects_bad_keys():
     with pytest.raises(ValueError):
         BreakerSettings(url="redis://x", prefix="")
 
+
+
+def test_each_tenant_has_its_own_breakers(redis_server):
+    from kotaemon_like.config import Settings, ToolsSettings
+    from kotaemon_like.tenants.runtime import tenant_settings
+    from kotaemon_like.tools.breaker import make_breaker
+
+    settings = Settings(tools=ToolsSettings(breaker=shared(redis_server, failure_threshold=1)))
+    acme, globex = (make_breaker("order_status", tenant_settings(settings, t).tools.breaker) for t in ("acme", "globex"))
+    default = make_breaker("order_status", tenant_settings(settings, "default").tools.breaker)
+    acme.record_failure("acme's order service is down")
+    assert acme.state == "open" and globex.state == "closed" and default.state == "closed"

@@ -100,3 +100,23 @@ def test_bm25_weighs_rare_terms_over_common_ones(open_index):
     hits = index.search("order customs", 3)
     assert hits[0].chunk.id == "rare" and hits[0].score > hits[1].score > 0
     assert index.sources() == {"orders.md": 8, "customs.md": 1}
+
+
+@pytest.mark.slow
+def test_postgres_collections_of_two_tenants_never_mix(postgres_server):
+    from kotaemon_like.config import PartSpec, Settings
+    from kotaemon_like.stores.keyword_postgres import PostgresKeywordIndex
+    from kotaemon_like.tenants.runtime import tenant_settings
+
+    settings = Settings(keyword_index=PartSpec(type="postgres", url=postgres_server.create_database()))
+    acme, globex = (PostgresKeywordIndex(PostgresKeywordIndex.Params(**tenant_settings(settings, t).keyword_index.params))
+                    for t in ("acme", "globex"))
+    try:
+        acme.upsert(CHUNKS[:2])
+        globex.upsert(CHUNKS[2:])
+        assert acme.count() == 2 and globex.count() == 2
+        assert globex.search("refunds paid days", 5) == [] and acme.search("退货", 5) == []
+        assert globex.delete("policy.pdf") == 0 and acme.count() == 2  # a delete never reaches another tenant
+    finally:
+        acme.close()
+        globex.close()

@@ -78,7 +78,7 @@ class PostgresKeywordIndex:
         model_config = ConfigDict(extra="forbid")
         url: str = ""  # postgresql://user:pass@host:5432/db (a SQLAlchemy-style postgresql+psycopg:// URL works too)
         table: str = Field("kl_keywords", pattern=_NAME.pattern)
-        collection: str = Field("default", min_length=1, max_length=64)  # e.g. one per tenant
+        collection: str = Field("default", min_length=1, max_length=200)  # tenants get `<collection>:<tenant>`
         ranking: Literal["bm25", "ts_rank_cd"] = "bm25"
         pool_size: int = Field(4, gt=0)
 

@@ -2,7 +2,8 @@
 
 The default tenant runs on the config as written (`paths.knowledge`, `paths.index`); any other tenant on
 `paths.tenants/<id>/knowledge` and `paths.tenants/<id>/index`, a Qdrant collection shared with a `tenant`
-payload filter, Redis memory keys and ingest stream names carrying the tenant, and its own enabled plugins.
+payload filter, Redis memory, breaker keys and ingest stream names carrying the tenant, a PostgreSQL keyword
+collection of its own, and its own enabled plugins.
 """
 
 from __future__ import annotations
@@ -54,8 +55,15 @@ def tenant_settings(settings: Settings, tenant: Tenant | str) -> Settings:
             params = settings.queue.params
             update["queue"] = _with(settings.queue, stream=f"{params.get('stream', 'kl:ingest')}:{tenant_id}",
                                     dead_letter_stream=f"{params.get('dead_letter_stream', 'kl:ingest:dead')}:{tenant_id}")
+        if settings.keyword_index.type == "postgres":  # one table, a collection per tenant
+            collection = settings.keyword_index.params.get("collection", "default")
+            update["keyword_index"] = _with(settings.keyword_index, collection=f"{collection}:{tenant_id}")
+        if settings.tools.breaker.url:  # a tenant's plugins may call its own services: breakers of its own
+            breaker = settings.tools.breaker
+            update["tools"] = settings.tools.model_copy(
+                update={"breaker": breaker.model_copy(update={"prefix": f"{breaker.prefix}:{tenant_id}"})})
     if not isinstance(tenant, str) and (tenant.plugins is not None or tenant.plugin_settings):
-        tools = settings.tools
+        tools = update.get("tools", settings.tools)
         enabled = tools.enabled
         if tenant.plugins is not None:  # a tenant narrows what the deployment enables, never widens it
             enabled = [p for p in tenant.plugins if tools.enabled is None or p in tools.enabled]
