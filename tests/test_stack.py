@@ -202,6 +202,8 @@ def test_the_proxy_spreads_requests_over_the_app_replicas_and_streams(compose):
     assert result.returncode == 0, result.stderr[-2000:]
     text = caddyfile.read_text()
     assert "dynamic a {$KL_APP_HOST:app} {$KL_APP_PORT:8080}" in text  # every replica behind the service name
+    # uvicorn takes the customer's address from the proxy's X-Forwarded-For (per-client rate limits)
+    assert services(compose)["app"]["environment"]["FORWARDED_ALLOW_IPS"] == "*" and "trusted_proxies" not in text
     assert "flush_interval -1" in text and "lb_try_duration" in text
 
 
