@@ -461,7 +461,10 @@ class Rehearsal:
     def healthy(self, name: str) -> bool:
         if name in self.procs and self.procs[name].poll() is not None:
             raise AssertionError(f"{name} exited with {self.procs[name].returncode}:\n{self.log(name)}")
-        return subprocess.run(self.healthcheck(name), capture_output=True, timeout=10).returncode == 0
+        try:
+            return subprocess.run(self.healthcheck(name), capture_output=True, timeout=10).returncode == 0
+        except subprocess.TimeoutExpired:  # as in compose: a check that times out failed, and is tried again
+            return False
 
     def start(self, name: str) -> None:
         log = open(self.folder / f"{name}.log", "wb")
