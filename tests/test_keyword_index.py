@@ -120,3 +120,10 @@ def test_postgres_collections_of_two_tenants_never_mix(postgres_server):
     finally:
         acme.close()
         globex.close()
+
+
+def test_pages_of_a_source_in_reading_order(open_index):
+    index = open_index()
+    index.upsert([Chunk(id=f"m.pdf:{p}:{i}", text=f"page {p} part {i}", source="m.pdf", page=p, metadata={})
+                  for p in (3, 1, 2) for i in (1, 0)])
+    assert [c.id for c in index.pages("m.pdf", 1, 2)] == ["m.pdf:1:0", "m.pdf:1:1", "m.pdf:2:0", "m.pdf:2:1"]

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..components import FILTER_KEY, Chunk, Filter, ScoredChunk
 from ..config import ConfigError
+from ..ingest.splitter import chunk_position
 from ..logs import redact
 from .analyzer import query_terms, terms, warm_up
 
@@ -145,6 +146,15 @@ class PostgresKeywordIndex:
             rows = con.execute(sql, params).fetchall()
         return [ScoredChunk(Chunk(id=cid, text=text, source=source, page=int(page), metadata=metadata), float(score))
                 for cid, source, page, text, metadata, score in rows]
+
+    def pages(self, source: str, first: int, last: int) -> list[Chunk]:
+        """The chunks of `source` on pages `first`..`last`, in reading order (page, then position)."""
+        with self._pool.connection() as con:
+            rows = con.execute(f"SELECT id, source, page, text, metadata FROM {self.params.table} WHERE collection = %s "
+                               "AND source = %s AND page BETWEEN %s AND %s",
+                               (self.params.collection, source, first, last)).fetchall()
+        chunks = [Chunk(id=cid, text=text, source=src, page=int(page), metadata=meta) for cid, src, page, text, meta in rows]
+        return sorted(chunks, key=lambda c: (c.page, chunk_position(c.id)))
 
     def count(self) -> int:
         with self._pool.connection() as con:
