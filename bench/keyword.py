@@ -3,6 +3,7 @@ BM25 and PostgreSQL's ts_rank_cd, on the retrieval sets (English and Chinese): q
 
     python bench/keyword.py                        # throw-away PostgreSQL 15 on loopback; -> bench/results/keyword.json
     python bench/keyword.py --url postgresql://user:pass@host/db
+    python bench/keyword.py --sets cmrc2018_zh --max-queries 300 --out /tmp/cmrc.json
 
 The same chunks (config/default.yaml's splitter) go into every backend; nDCG@10 as in bench/retrieval.py's
 keyword rows. Times are wall seconds and process CPU seconds of this client (PostgreSQL's own CPU is not in it).
@@ -45,10 +46,11 @@ class Searcher:
         return hits
 
 
-def chunks_of(name: str, splitter) -> tuple[list, dict, list]:
+def chunks_of(name: str, splitter, max_queries: int | None = None) -> tuple[list, dict, list]:
     data, qrels_path = DATASETS[name]
     qrels = read_qrels(qrels_path)
-    queries = [q for q in read_jsonl(data / "queries.jsonl") if str(q["_id"]) in qrels]
+    queries = [q for q in read_jsonl(data / "queries.jsonl") if str(q["_id"]) in qrels][:max_queries]
+    qrels = {str(q["_id"]): qrels[str(q["_id"])] for q in queries}
     docs = [Document(text=f"{d.get('title', '')}\n{d['text']}".strip(), source=str(d["_id"]), page=1, sha256="")
             for d in read_jsonl(data / "corpus.jsonl")]
     return splitter.split(docs), qrels, queries
@@ -81,6 +83,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", help="PostgreSQL URL (default: start a throw-away server on loopback)")
     parser.add_argument("--sets", default=",".join(DATASETS), help=f"comma-separated subset of {','.join(DATASETS)}")
+    parser.add_argument("--max-queries", type=int, help="ask only the first M judged queries of each set (whole corpus indexed)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "keyword.json")
     args = parser.parse_args()
     settings = registry.load(ROOT / "config" / "default.yaml")
@@ -94,7 +97,7 @@ def main() -> None:
     try:
         url = args.url or server.create_database()
         for name in args.sets.split(","):
-            chunks, qrels, queries = chunks_of(name, splitter)
+            chunks, qrels, queries = chunks_of(name, splitter, args.max_queries)
             with tempfile.TemporaryDirectory(prefix="kl-kw-") as tmp:
                 sqlite = SqliteFtsKeywordIndex(index_dir=tmp)
                 rows.append(measure("sqlite_fts (bm25)", sqlite, chunks, qrels, queries, name))
