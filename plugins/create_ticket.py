@@ -9,6 +9,10 @@ from pydantic import Field
 
 from kotaemon_like.tools import ToolContext, ToolError, ToolPlugin
 
+# a faulty item, as a customer describes it
+_FAULT = (r"\b(?:broken|damaged|defective|faulty|cracked|smashed|crushed|leaks|leaking|dead|stopped\s+working"
+          r"|(?:does\s*n[o']?t|doesnt|do\s*n[o']?t|dont|won'?t|not)\s+(?:work|working|turn\s+on|start|charge))\b")
+_FAULT_ZH = r"(?:坏了|碎了|漏水|漏了|故障|质量问题|不能用|用不了|不工作|开不了机|发错|破损|损坏|坏掉)"
 URGENT = re.compile(r"\b(urgent|asap|immediately|emergency)\b", re.IGNORECASE)
 
 
@@ -32,6 +36,8 @@ class CreateTicket(ToolPlugin):
         "帮我建一个工单",
         "我收到的商品坏了",
         "请让客服给我回电话",
+        "东西坏了",
+        "我要申请售后",
     )
     counter_examples = (  # questions about tickets and bug reports, not a request to open one
         "what is your refund policy",
@@ -41,6 +47,21 @@ class CreateTicket(ToolPlugin):
         "how does the bug tracking system work",
         "如何报告错误",
         "退款政策是什么",
+    )
+    # request forms (see ToolPlugin.intents): asking for a ticket, a complaint, a call back, or reporting the
+    # customer's own faulty item; "how do I report a bug?" asks for information and never counts
+    intents = (
+        r"\b(?:open|raise|file|log|create|submit|make|start|lodge|register|put\s+in)\b.{0,20}\b(?:ticket|case|complaint|claim|report)\b",
+        r"\b(?:open|raise|file|log|create|submit|lodge|register|report)\b.{0,12}\b(?:issue|problem|fault|defect)\b",
+        r"\b(?:need|want|get)\b.{0,10}\bticket\b",
+        r"^\W*(?:an?\s+|the\s+)?(?:support\s+)?(?:ticket|complaint)(?:\s+(?:please|pls|plz|now))?\W*$",
+        r"\b(?:i|we)\b.{0,20}\b(?:complain|complaint|escalate)",
+        r"\breport\b.{0,25}\b(?:damage|broken|defective|faulty)",
+        r"\b(?:call|ring|phone)\s+(?:me|us)\b|\bcall\s*back\b|\bcallback\b",
+        r"\b(?:this|it)\b.{0,6}\b(?:logged|reported|escalated|recorded|filed)\b",
+        rf"(?:\b(?:my|our|i|i've|we|you|your)\b|\barrived\b|\bcame\b).{{0,40}}{_FAULT}",
+        r"投诉|(?:开|建|提|提交|创建|登记|报|申请).{0,4}(?:工单|问题|故障|保修|售后)|回(?:个)?电(?:话)?|打电话给我|给我打电话",
+        rf"(?:我|收到|买的|你们).{{0,20}}{_FAULT_ZH}|^.{{0,8}}{_FAULT_ZH}\W*$",
     )
     # Linear on any input: a match may only start where a run of its characters starts (the
     # lookbehinds), and every repeat is bounded, so a long run of letters is scanned once, not once per letter.

@@ -10,6 +10,9 @@ from pydantic import Field
 
 from kotaemon_like.tools import ToolPlugin
 
+# what a customer calls the order they ask after
+_THINGS = r"(?:orders?|packages?|parcels?|shipments?|deliver(?:y|ies)|purchases?|stuff|items?)"
+
 STATUS_TEXT = {
     "processing": "is being prepared and has not shipped yet",
     "shipped": "has shipped",
@@ -44,6 +47,7 @@ class OrderStatus(ToolPlugin):
         "我的快递还没到",
         "订单发货了吗",
         "查询订单物流",
+        "我买的东西还没发货",
     )
     counter_examples = (  # general questions the knowledge base answers, though they mention orders and packages
         "how long does shipping take",
@@ -65,6 +69,25 @@ class OrderStatus(ToolPlugin):
         "运费怎么算",
         "订单取消后怎么退款",
         "订单可以取消吗",
+    )
+    # request forms (see ToolPlugin.intents): the customer's own order asked after; a question for general
+    # information ("how do I track a package?", "怎么查看订单状态") never counts
+    intents = (
+        rf"\bwhere(?:'s|s|\s+is|\s+are|\s+has)?\s+(?:my|our)\s+(?:(?:\w+\s+){{0,2}}{_THINGS}|\w+\W*$)",
+        rf"\b(?:track|trace|check|find|locate|look\s?up|follow)\b.{{0,20}}\b(?:my|our)\b.{{0,12}}\b{_THINGS}",
+        rf"^\W*(?:track|trace|check)\s+(?:an?\s+|the\s+)?{_THINGS}\W*$",
+        rf"\b(?:status|update|news|eta|tracking|whereabouts)\b.{{0,25}}\b(?:my|our)\b.{{0,12}}\b{_THINGS}",
+        r"(?:\b(?:my|our)\b|\bi\s+(?:ordered|bought|purchased)\b).{0,40}(?:\bnot|\bnever|n't|\bstill|\byet)\b.{0,15}"
+        r"\b(?:shipped|dispatched|sent|left|arrived?|come|came|delivered|received|shown\s+up|show\s+up|here)\b",
+        r"(?:\bnot|\bnever|n't)\b.{0,15}\b(?:received|gotten|got)\b.{0,10}\b(?:my|our)\b",
+        r"\b(?:has|have|did|is|was)\b.{0,6}\b(?:my|our)\b.{0,20}\b(?:shipped|dispatched|sent|left|arrived|delivered|out\s+for\s+delivery)\b",
+        rf"\b(?:my|our)\s+{_THINGS}\s+(?:has|have|was|is)\s+(?:been\s+|already\s+)?(?:shipped|dispatched|sent|left)\b",
+        r"\b(?:has|have|did)\s+(?:you|it|they)\s+(?:been\s+)?(?:ship|send|dispatch|shipped|sent|dispatched)\b",
+        rf"\b(?:my|our)\b.{{0,20}}\b{_THINGS}\b.{{0,20}}\b(?:late|delayed|lost|missing|stuck)\b",
+        r"^\W*(?:(?:i\s+)?need\s+(?:the\s+|my\s+|a\s+)?|my\s+)?(?:tracking(?:\s+(?:number|info|code|link))?"
+        r"|(?:order|delivery|shipping|parcel|package)\s+(?:status|tracking|update))(?:\s+(?:please|pls|plz))?\W*$",
+        r"(?:查|跟踪|追踪|看看|看下|看一下).{0,6}(?:订单|包裹|快递|物流|单号)",
+        r"(?:订单|包裹|快递|物流|东西|货|单子).{0,8}(?:到哪|在哪|哪儿|哪里|还没|没到|没收到|什么时候到|何时到|发货了吗|发了吗|发货了没|寄出|状态|进度|查)",
     )
     patterns = {"order_id": r"(?<!\d)#?(\d{5})(?!\d)"}
     questions = {"order_id": "What is your order number? It is the 5-digit number in your order confirmation email."}

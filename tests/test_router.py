@@ -74,3 +74,32 @@ def test_tool_requests(box, message, tool):
 @pytest.mark.parametrize("message", KNOWLEDGE_QUESTIONS)
 def test_knowledge_questions_are_left_to_retrieval(box, message):
     assert box.route(message) is None, box.router.scores(message, {n: p.spec for n, p in box.plugins().items()})
+
+
+# request forms a plugin declares (`intents`) route short and casual requests that share few words with its
+# examples; the same words in a question asking for information leave the message to the knowledge base
+INTENT_REQUESTS = [
+    ("talk to agent", "handoff_to_human"),
+    ("I need to speak to a manager", "handoff_to_human"),
+    ("人工服务", "handoff_to_human"),
+    ("The kettle leaks, please raise a ticket", "create_ticket"),
+    ("请帮我看看包裹的物流", "order_status"),
+]
+INFORMATION_QUESTIONS = [
+    "How do I file a bug ticket against a package?",
+    "Who should I contact about a broken mirror?",
+    "What happens if my parcel arrives damaged?",
+    "人工客服的工作时间是几点？",
+    "怎么查看订单状态？",
+]
+
+
+@pytest.mark.parametrize("message,tool", INTENT_REQUESTS)
+def test_request_forms_route_casual_requests(box, message, tool):
+    decision = box.route(message)
+    assert decision is not None and decision.name == tool
+
+
+@pytest.mark.parametrize("message", INFORMATION_QUESTIONS)
+def test_request_words_in_an_information_question_do_not_route(box, message):
+    assert box.route(message) is None

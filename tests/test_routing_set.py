@@ -25,7 +25,7 @@ def routes(embedder):
 
 
 def test_the_set_is_big_enough_and_bilingual():
-    assert len(ROWS) >= 80 and {r["lang"] for r in ROWS} == {"en", "zh"} and {r["split"] for r in ROWS} == {"tune", "dev", "held"}
+    assert len(ROWS) >= 80 and {r["lang"] for r in ROWS} == {"en", "zh"} and {r["split"] for r in ROWS} == {"tune", "dev", "held", "test"}
     assert sum(r["expect"] is None for r in ROWS) >= 40 and sum(r["expect"] is not None for r in ROWS) >= 40
 
 
@@ -35,8 +35,8 @@ def test_no_knowledge_question_is_hijacked(routes, row):
 
 
 def test_requests_reach_the_right_plugin(routes):
-    # the held split is measured by bench/routing.py (and shown in README), not asserted: it is never tuned on
-    for split in ("tune", "dev"):
+    # the test split is measured by bench/routing.py (and shown in README), not asserted: it is never tuned on
+    for split in ("tune", "dev", "held"):
         requests = [r for r in ROWS if r["expect"] is not None and r["split"] == split]
         wrong = [(r["text"], routes[r["text"]]) for r in requests if routes[r["text"]] != r["expect"]]
         assert len(wrong) <= 0.05 * len(requests), f"{split}: {wrong}"

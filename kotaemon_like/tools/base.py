@@ -81,6 +81,9 @@ class ToolPlugin:
     label: ClassVar[str] = ""  # how the customer hears of it ("order lookup"); default: name with spaces
     examples: ClassVar[Sequence[str]] = ()  # customer requests that should trigger it (routing without an LLM)
     counter_examples: ClassVar[Sequence[str]] = ()  # look-alike questions that are NOT for it (the knowledge base answers)
+    # request forms (regexes, case-insensitive): how a customer asks for this action ("talk to a human");
+    # a match outweighs counter-examples unless the message asks for general information ("how do I ...")
+    intents: ClassVar[Sequence[str]] = ()
     # not used for routing any more (a keyword alone made product questions look like requests); still accepted
     keywords: ClassVar[Sequence[str]] = ()
     patterns: ClassVar[Mapping[str, str]] = {}  # parameter -> regex finding its value in a message (group 1 or all)

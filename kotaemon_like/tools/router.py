@@ -3,16 +3,17 @@
 A message is compared with each plugin's `examples` (what it is for) and `counter_examples` (look-alike
 questions it is not for): by meaning with the embedder, or by shared terms for Chinese text (the bundled
 MiniLM cannot read it) and when there is no embedder. Similarity alone does not route: the message must
-also be nearly one of the examples, or carry evidence that it is the customer's own request — an argument
-the plugin's patterns find (an order number, an email address) or a request cue ("my", "I want",
-"please", "我的", "帮我") — and, when the knowledge base's relevance for the same message is known, the
-plugin must match the message at least as well as the knowledge base does unless the evidence is strong.
+also be nearly one of the examples, or carry evidence that it is the customer's own request. The
+strongest is one of the plugin's declared `intents` (its request forms: "talk to a human", "open a
+ticket", "查一下订单") in a message that does not ask for general information; then an argument the
+plugin's patterns find (an order number, an email address); then a request cue ("my", "I want",
+"please", "我的", "帮我"), with which, when the knowledge base's relevance for the same message is known,
+the plugin must match the message at least as well as the knowledge base does.
 """
 
 from __future__ import annotations
 
 import math
-import re
 import threading
 import weakref
 from dataclasses import dataclass, field
@@ -23,38 +24,13 @@ import numpy as np
 from ..components import Embedder
 from ..stores.analyzer import has_cjk, query_terms
 from .base import ROUTE_PREFIX_CHARS
+from .cues import asks_for_information, request_cue, states_intent
 from .schema import PluginSpec
 
 DEFAULT_THRESHOLD = 0.45  # similarity a request with a request cue needs
 STRONG = 0.8  # similarity that routes without a cue: the message is nearly one of the examples
 ARGUMENT_RELIEF = 0.15  # an argument found in the message (an order number) lowers the bar by this much
-
-# how a general question starts ("how do I ...", "can I ...", "请问"): its "I" is anyone, not the customer's own case
-_GENERIC_I = re.compile(
-    r"\b(?:how|what|where|when|why|which|who)\s+(?:do|can|could|should|would|will|must|may)\s+i\b"
-    r"|^\s*(?:can|could|should|do|may|must|shall)\s+i\b|请问",
-    re.IGNORECASE,
-)
-_REQUEST_CUE = re.compile(
-    r"\b(?:i|i'm|im|i've|i'd|i'll|my|mine|me|myself|please|pls|plz)\b"
-    r"|\b(?:can|could|would|will)\s+(?:you|u|someone|somebody)\b|\byou\s+(?:sent|shipped|delivered|sold)\b"
-    r"|我|帮|给|请|麻烦",
-    re.IGNORECASE,
-)
-# a how-to, definition or why question asks for information; only the customer's own things make it a request
-_INFORMATION = re.compile(
-    r"\b(?:how\s+(?:do|does|can|could|should|would|to|is|are)|what\s+(?:is|are|does|do)|what's|why|explain|difference between)\b"
-    r"|怎么|如何|怎样|什么是|是什么|为什么|解释|什么意思|区别",
-    re.IGNORECASE,
-)
-_POSSESSIVE = re.compile(r"\b(?:my|mine|our)\b|我的|我们的|我买的|我订的|我收到的|我下的", re.IGNORECASE)
-
-
-def request_cue(message: str) -> bool:
-    """Whether the message speaks of the customer's own case or asks for something, not for general information."""
-    if _INFORMATION.search(message):
-        return bool(_POSSESSIVE.search(message))
-    return bool(_REQUEST_CUE.search(_GENERIC_I.sub(" ", message)))
+INTENT_RELIEF = 0.25  # the plugin's own request form ("talk to a human") lowers it further
 
 
 # embedder -> example phrase -> vector; shared by every router on that embedder and kept across reloads
@@ -86,21 +62,28 @@ class Match:
     counter_support: float
     argument: bool  # its patterns found an argument in the message
     cue: bool  # the message speaks of the customer's own case or asks for something
+    intent: bool = False  # the message asks for the plugin's action in one of its declared request forms
+    information: bool = False  # the message asks for general information ("how do I ...", "do I get ...")
 
     def bar(self, threshold: float, knowledge: float | None) -> float | None:
         """The lowest similarity that routes to this plugin, or None when nothing would."""
-        if self.argument or self.cue:
+        if self.argument or self.cue or self.intent:
             if self.support <= self.counter_support:
                 return None
+            if self.intent:
+                # the request form says what the customer wants: the knowledge base's relevance (high for any
+                # short message sharing a word with the documents) does not outweigh it
+                return threshold - INTENT_RELIEF
             if self.argument:
                 return threshold - ARGUMENT_RELIEF
             # a borderline match loses to a knowledge base that matches the message better
             return threshold if knowledge is None else min(max(threshold, knowledge), STRONG)
-        return STRONG if self.similarity > self.counter else None
+        # without evidence, only a near copy of an example routes, and never a question for information
+        return STRONG if self.similarity > self.counter and not self.information else None
 
     def score(self) -> float:
         """What the bar is compared with: similarity on its own, support when there is evidence."""
-        return self.support if self.argument or self.cue else self.similarity
+        return self.support if self.argument or self.cue or self.intent else self.similarity
 
 
 class ToolRouter:
@@ -127,22 +110,20 @@ class ToolRouter:
             found = {k: v for k, v in spec.cls.extract(text).items() if k in pending.missing}
             if found:
                 return decide(spec, {**pending.arguments, **found}, pending.score)
-        best: tuple[float, str] | None = None
-        for name, match in self.matches(text, plugins).items():
-            bar = match.bar(self.threshold, knowledge)
-            if bar is not None and match.score() >= bar and (best is None or match.score() > best[0]):
-                best = (match.score(), name)
-        if best is None:
+        # a plugin whose request form the message uses beats one that merely shares more words with it
+        routed = [((match.intent, match.score()), name) for name, match in self.matches(text, plugins).items()
+                  if (bar := match.bar(self.threshold, knowledge)) is not None and match.score() >= bar]
+        if not routed:
             return None
-        spec = plugins[best[1]]
-        return decide(spec, spec.cls.extract(text), best[0])
+        (_, score), name = max(routed)
+        return decide(plugins[name], plugins[name].cls.extract(text), score)
 
     def matches(self, message: str, plugins: Mapping[str, PluginSpec]) -> dict[str, Match]:
         """Each routable plugin's match with the message (plugins without examples are left out)."""
         routable = {n: s for n, s in plugins.items() if s.cls.examples}
         if not routable:
             return {}
-        cue = request_cue(message)
+        cue, information = request_cue(message), asks_for_information(message)
         if self.embedder is None or has_cjk(message):
             similar, support = _lexical, _containment
         else:
@@ -152,7 +133,7 @@ class ToolRouter:
             examples, counters = s.cls.examples, s.cls.counter_examples
             matches[n] = Match(similar(message, examples), similar(message, counters),
                                support(message, examples), support(message, counters),
-                               bool(s.cls.match_patterns(message)), cue)
+                               bool(s.cls.match_patterns(message)), cue, states_intent(message, s.cls.intents), information)
         return matches
 
     def scores(self, message: str, plugins: Mapping[str, PluginSpec]) -> dict[str, float]:

@@ -99,10 +99,15 @@ def describe(cls: type[ToolPlugin], source: str) -> PluginSpec:
         raise PluginError(f"{where}: implement `run(self, ...)` with typed parameters")
     if cls.timeout_s is not None and not (isinstance(cls.timeout_s, (int, float)) and cls.timeout_s > 0):
         raise PluginError(f"{where}: `timeout_s` must be a positive number of seconds or None (got {cls.timeout_s!r})")
-    for attr in ("examples", "counter_examples", "keywords"):
+    for attr in ("examples", "counter_examples", "keywords", "intents"):
         value = getattr(cls, attr)
         if isinstance(value, str) or not all(isinstance(v, str) for v in value):
             raise PluginError(f"{where}: `{attr}` must be a list of strings")
+    for i, pattern in enumerate(cls.intents):
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise PluginError(f"{where}: `intents[{i}]` is not a valid regex: {exc}") from None
     if not (isinstance(cls.Settings, type) and issubclass(cls.Settings, BaseModel)):
         raise PluginError(f"{where}: `Settings` must be a pydantic model (subclass ToolPlugin.Settings)")
     model, context_param = _arguments_model(cls, where)

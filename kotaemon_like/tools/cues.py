@@ -1,0 +1,70 @@
+"""How a customer message reads: a question asking for information, or the customer's own request.
+
+The router weighs these readings with the similarity to a plugin's examples: a plugin's declared request
+form ("talk to a human", "open a ticket", "查一下订单") counts only when the message is not a question
+for general information ("how do I ...", "what happens if ...", "怎么 ..."), which the knowledge base answers.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Sequence
+
+# asks how to do something, or about a case that may happen: whoever asks, the knowledge base answers, even
+# with a "my" in it ("Where do I find my order number?", "What happens if my parcel arrives damaged?")
+_HOW_TO = re.compile(
+    r"\b(?:how|where|when|which|why|what|who|whom)\b(?:\s+[\w'-]+){0,3}?\s+(?:do|can|could|should|would|must|may|shall)\s+(?:i|we|one|you|they)\b"
+    r"|^\W*(?:do|does|should|must|shall)\s+(?:i|we|one|you|they)\b"
+    r"|\bwhat\s+(?:if|happens|happen|to do)\b|\b(?:in case|supposing)\b"
+    r"|如果|万一|假如|(?:在|去|从)?哪(?:里|儿)?(?:能|可以)?(?:找|看|查|买|下载|设置|修改|填写)"
+    r"|^(?!.*(?:帮|给我|请|麻烦)).*(?:可以|能不能|能否|支持|允许).{0,12}吗",
+    re.IGNORECASE,
+)
+# a how-to, definition or why question asks for information; only the customer's own things make it a request
+_INFORMATION = re.compile(
+    r"\b(?:how\s+(?:do|does|can|could|should|would|to|is|are)|what\s+(?:is|are|does|do)|what's|why|explain|difference between)\b"
+    r"|怎么(?!(?:还|又|一直|老是)(?:没|不))|如何|怎样|什么是|是什么|为什么|解释|什么意思|区别|哪些|哪几|哪种|有什么|多久|多少",
+    re.IGNORECASE,
+)
+_POSSESSIVE = re.compile(r"\b(?:my|mine|our)\b|我的|我们的|我买的|我订的|我收到的|我下的", re.IGNORECASE)
+# how a general question starts ("how do I ...", "can I ...", "请问"): its "I" is anyone, not the customer's own case
+_GENERIC_I = re.compile(
+    r"\b(?:how|what|where|when|why|which|who)\s+(?:do|can|could|should|would|will|must|may)\s+i\b"
+    r"|^\s*(?:can|could|should|do|may|must|shall)\s+i\b|请问",
+    re.IGNORECASE,
+)
+_REQUEST_CUE = re.compile(
+    r"\b(?:i|i'm|im|i've|i'd|i'll|my|mine|me|myself|please|pls|plz)\b"
+    r"|\b(?:can|could|would|will)\s+(?:you|u|someone|somebody)\b|\byou\s+(?:sent|shipped|delivered|sold)\b"
+    r"|我|帮|给|请|麻烦",
+    re.IGNORECASE,
+)
+
+
+def asks_for_information(message: str) -> bool:
+    """Whether the message asks for general information (how to, what is, what if) rather than for an action."""
+    if _HOW_TO.search(message):
+        return True
+    return bool(_INFORMATION.search(message)) and not _POSSESSIVE.search(message)
+
+
+def request_cue(message: str) -> bool:
+    """Whether the message speaks of the customer's own case or asks for something, not for general information."""
+    if _HOW_TO.search(message):
+        return False
+    if _INFORMATION.search(message):
+        return bool(_POSSESSIVE.search(message))
+    return bool(_REQUEST_CUE.search(_GENERIC_I.sub(" ", message)))
+
+
+@lru_cache(maxsize=256)
+def _compiled(patterns: tuple[str, ...]) -> tuple[re.Pattern, ...]:
+    return tuple(re.compile(p, re.IGNORECASE) for p in patterns)
+
+
+def states_intent(message: str, intents: Sequence[str]) -> bool:
+    """Whether the message asks for the action in one of a plugin's declared request forms (and not for information)."""
+    if not intents or asks_for_information(message):
+        return False
+    return any(p.search(message) for p in _compiled(tuple(intents)))
