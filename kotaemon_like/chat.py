@@ -10,15 +10,16 @@ from dataclasses import dataclass, field
 from typing import Iterator, Union
 
 from . import metrics
+from .answer_cache import CachedAnswer
 from .components import Filter, GenerationInfo, Generator, Memory, Message, Retriever, ScoredChunk
 from .generators.citations import CitationFilter
 from .memory.summary import summarize
-from .retrievers.followup import rewrite_query
 from .retrievers.continuation import SectionContinuation
+from .retrievers.followup import heuristic_query, rewrite_query
 from .retrievers.gate import RelevanceGate
 from .stores.analyzer import has_cjk
 from .tool_calls import ToolCalls, ToolTurn, tool_text
-from .tools.offers import offer
+from .tools.offers import offer, offered
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,7 @@ class DoneEvent:
     session_id: str = ""
     failed_generators: list[str] = field(default_factory=list)  # fallback chain members that failed first
     query: str = ""  # what was searched (the follow-up rewritten with the conversation's subject)
+    cached: bool = False  # the answer came from the answer cache (a repeated question, the index unchanged)
     type: str = "done"
 
 
@@ -133,6 +135,7 @@ class ChatEngine:
         conversations=None,  # what plugins reach as ToolContext.conversations (hand-off queue, tickets)
         gate: RelevanceGate | None = None,  # decides when the sources cannot answer (default: min_relevance alone)
         continuation: SectionContinuation | None = None,  # carries a source's section on into the next chunks
+        cache=None,  # answer_cache.AnswerCache: this tenant's answers to repeated questions
     ):
         self.retriever, self.generator, self.memory = retriever, generator, memory
         self.gate = gate or RelevanceGate(min_relevance)
@@ -140,6 +143,7 @@ class ChatEngine:
         self.llm = llm
         self.summarize_memory = summarize_memory
         self.tools = ToolCalls(toolbox, llm, pending=pending, conversations=conversations) if toolbox is not None else None
+        self.cache = cache
 
     def turn(
         self,
@@ -161,6 +165,11 @@ class ChatEngine:
         metrics.CHAT_REQUESTS.labels(channel).inc()
         start = time.perf_counter()
         history = self.memory.load(session_id) if history is None else history
+        cacheable = self._stands_alone(message, session_id, history, pending)
+        context = self._cache_context() if cacheable else ""
+        if cacheable and (hit := self.cache.get(message, filter, context)) is not None:
+            yield from self._replay(hit, message, session_id, start, remember)
+            return
         # retrieve first: how well the knowledge base answers the message is weighed against the tool router
         query = rewrite_query(message, history, self.llm)
         hits = self.retriever.retrieve(query, filter=filter)
@@ -183,6 +192,7 @@ class ChatEngine:
                                       "best": round(max((h.relevance for h in hits), default=0.0), 3)})
         latency = {"retrieval": _ms(start)}
         parts: list[str] = []
+        cited: list[dict] = []
         info = GenerationInfo("none")
         if not sources and results:
             yield from self._answer_with(message, session_id, tool_text(results), start, remember)
@@ -208,11 +218,15 @@ class ChatEngine:
                 parts.append(tail)
                 yield TokenEvent(tail)
             for number in sorted(citations.cited):
-                yield citation(number, sources[number - 1])
+                event = citation(number, sources[number - 1])
+                cited.append(dataclasses.asdict(event))
+                yield event
             metrics.CHAT_ANSWERS.labels(info.generator).inc()
         latency["total"] = _ms(start)
         if remember:
             self._remember(session_id, message, "".join(parts))
+        if cacheable and sources and not results and not info.failed:  # a complete answer from the documents alone
+            self.cache.put(message, CachedAnswer("".join(parts), cited, info.generator), filter, context)
         for stage, ms in latency.items():
             metrics.CHAT_STAGE_SECONDS.labels(stage).observe(ms / 1000)
         metrics.CHAT_TOKENS.labels("prompt").inc(info.prompt_tokens)
@@ -226,6 +240,38 @@ class ChatEngine:
             failed_generators=list(info.failed),
             query=query,
         )
+
+    def _stands_alone(self, message: str, session_id: str, history: list[Message], pending) -> bool:
+        """Whether this turn's answer depends on the message alone, so a cached answer to it may be reused.
+
+        Not when the assistant's last words offered something ("yes" would accept it), a tool waits for the
+        customer's answer, the search would lean on earlier turns (a follow-up), or a system message from
+        the caller shapes the answer."""
+        if self.cache is None or offered(history) or any(m.role == "system" for m in history):
+            return False
+        if heuristic_query(message, history) != message:
+            return False
+        if self.tools is not None:
+            waiting = pending if pending is not None else self.tools.pending
+            if not hasattr(waiting, "waiting") or waiting.waiting(session_id):
+                return False
+        return True
+
+    def _cache_context(self) -> str:
+        """What besides the question shapes an answer: the plugins that could have taken it instead."""
+        return ",".join(sorted(self.tools.toolbox.plugins())) if self.tools is not None else ""
+
+    def _replay(self, hit: CachedAnswer, message: str, session_id: str, start: float, remember: bool) -> Iterator[Event]:
+        """A cached answer, as the turn that made it streamed it (one token event), marked `cached` when done."""
+        yield TokenEvent(hit.answer)
+        for item in hit.citations:
+            yield CitationEvent(**{k: v for k, v in item.items() if k != "type"})
+        if remember:
+            self._remember(session_id, message, hit.answer)
+        total = _ms(start)
+        metrics.CHAT_STAGE_SECONDS.labels("total").observe(total / 1000)
+        yield DoneEvent(answered=True, generator=hit.generator, latency_ms={"total": round(total, 1)},
+                        session_id=session_id, query=message, cached=True)
 
     def _answer_with(self, message: str, session_id: str, text: str, start: float, remember: bool) -> Iterator[Event]:
         """A turn answered by tool results alone."""

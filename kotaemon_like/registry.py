@@ -265,7 +265,9 @@ def build_conversations(settings: Settings, migrate: bool = True, tenant: str | 
 
 def build_chat(kb: KnowledgeBase, toolbox=None, desk=None):
     """The chat engine; with `desk` (from build_conversations) plugins can open tickets from any channel."""
+    from .answer_cache import build_answer_cache
     from .chat import ChatEngine
+    from .conversations import DEFAULT_TENANT
     from .embedding_cache import DocumentVectorCache
     from .retrievers.continuation import SectionContinuation
     from .retrievers.gate import RelevanceGate
@@ -290,4 +292,5 @@ def build_chat(kb: KnowledgeBase, toolbox=None, desk=None):
         gate=RelevanceGate(chat.min_relevance, embedder, chat.min_similarity),
         # continuing a section reads neighbouring chunks from the keyword index's chunk table
         continuation=SectionContinuation(kb.keyword_index, chat.continue_chunks) if hasattr(kb.keyword_index, "pages") else None,
+        cache=build_answer_cache(settings, desk.tenant if desk is not None else DEFAULT_TENANT),
     )

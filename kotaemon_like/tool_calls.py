@@ -40,6 +40,9 @@ class PendingQuestions(Protocol):
     def take(self, session_id: str) -> Any | None:
         """The waiting decision, removed; None when nothing waits."""
 
+    def waiting(self, session_id: str) -> bool:
+        """Whether a decision waits, leaving it there."""
+
 
 class InProcessPendingQuestions:
     """Pending questions in this process only (the CLI, tests); the conversation store keeps them for servers."""
@@ -55,6 +58,10 @@ class InProcessPendingQuestions:
     def take(self, session_id: str) -> Any | None:
         with self._lock:
             return self._pending.pop(session_id, None)
+
+    def waiting(self, session_id: str) -> bool:
+        with self._lock:
+            return session_id in self._pending
 
 
 class ToolCalls:

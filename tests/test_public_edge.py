@@ -179,3 +179,21 @@ def test_replicas_share_limits_through_redis(redis_server):
 def test_rate_limit_settings_name_the_bad_value():
     with pytest.raises(ValueError, match="not a rate limit"):
         RateLimits(messages_per_ip="sixty a minute")
+
+
+@pytest.mark.slow
+def test_a_repeated_question_is_marked_cached_in_the_done_event(live):
+    from .conftest import wait_until
+    from .test_server import sse_events
+
+    httpx.post(f"{live.url}/api/documents", files={"files": ("returns.md", b"# Returns\n\nUnused items can be "
+                                                              b"returned within 30 days for a full refund.\n", "text/markdown")})
+    wait_until(lambda: any(d["name"] == "returns.md" and d["status"] == "indexed"
+                           for d in httpx.get(f"{live.url}/api/documents").json()["documents"]), 60, what="returns.md indexed")
+    visitor = {"x-forwarded-for": "10.0.0.7"}  # its own client address: the module's per-address limits stay unspent
+    done = []
+    for _ in range(2):
+        with httpx.stream("POST", f"{live.url}/api/chat", json={"message": "How many days do I have to return an item?"},
+                          headers=visitor, timeout=60) as response:
+            done.append([data for kind, data in sse_events(response) if kind == "done"][0])
+    assert [d["cached"] for d in done] == [False, True] and done[1]["answered"], done

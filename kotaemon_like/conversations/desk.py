@@ -54,6 +54,9 @@ class StorePendingQuestions:
         return RouteDecision(data["name"], dict(data.get("arguments", {})), tuple(data.get("missing", ())),
                              float(data.get("score", 0.0)))
 
+    def waiting(self, session_id: str) -> bool:
+        return self.store.has_pending(self.tenant, session_id)
+
 
 class ConversationDesk:
     """The hand-off rules (agents online, business hours, queue place) and ticket creation for one tenant.

@@ -181,6 +181,10 @@ class SqlConversationStore(StaffTables, ConversationStore):
         with self.session.begin() as s:
             s.merge(PendingQuestionRow(tenant_id=tenant, session_id=session_id, decision=dict(decision), created_at=utcnow()))
 
+    def has_pending(self, tenant, session_id) -> bool:
+        with self.session() as s:
+            return s.get(PendingQuestionRow, (tenant, session_id)) is not None
+
     def take_pending(self, tenant, session_id) -> dict | None:
         with self.session.begin() as s:
             result = s.execute(delete(PendingQuestionRow).where(

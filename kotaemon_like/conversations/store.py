@@ -81,6 +81,13 @@ class ConversationStore(ABC):
     def take_pending(self, tenant: str, session_id: str) -> dict | None:
         """The pending decision, removed (a question is answered once)."""
 
+    def has_pending(self, tenant: str, session_id: str) -> bool:
+        """Whether a decision is pending, leaving it there (a store may answer this without taking it)."""
+        data = self.take_pending(tenant, session_id)
+        if data:
+            self.put_pending(tenant, session_id, data)
+        return bool(data)
+
     # -- tickets -----------------------------------------------------------------------------
     @abstractmethod
     def create_ticket(self, tenant: str, title: str, description: str, priority: str = "normal", contact: str = "",

@@ -101,9 +101,11 @@ class ConversationStoreContract:
         decision = {"name": "order_status", "arguments": {}, "missing": ["order_id"], "score": 0.7}
         store.put_pending(T, "c1", decision)
         store.put_pending(T, "c1", {**decision, "score": 0.8})  # a newer question replaces the older
+        assert store.has_pending(T, "c1") and store.has_pending(T, "c1")  # looking leaves it there
+        assert not store.has_pending("another-tenant", "c1")
         assert store.take_pending("another-tenant", "c1") is None
         assert store.take_pending(T, "c1") == {**decision, "score": 0.8}
-        assert store.take_pending(T, "c1") is None
+        assert store.take_pending(T, "c1") is None and not store.has_pending(T, "c1")
 
     def test_ticket_workflow(self, store):
         conversation, _ = store.create_conversation(T, "web")

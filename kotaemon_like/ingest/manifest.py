@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +28,11 @@ class FileRecord:
 
 
 class Manifest:
-    """SQLite table keyed by source path; the last write of indexing a file, so a crash re-indexes it."""
+    """SQLite table keyed by source path; the last write of indexing a file, so a crash re-indexes it.
+
+    Every write renews the index's version token (meta `version`): answers cached for the old index are
+    never served for the new one, even by another process reading the same file.
+    """
 
     def __init__(self, index_dir: Path | str):
         self.path = Path(index_dir) / "manifest.sqlite"
@@ -59,7 +64,18 @@ class Manifest:
         """Forget every file and the embedder (before a full re-index)."""
         with sqlite_db.Transaction(self._con, self._lock) as con:
             con.execute("DELETE FROM files")
-            con.execute("DELETE FROM meta")
+            con.execute("DELETE FROM meta WHERE key != 'version'")
+            self._renew(con)
+
+    @staticmethod
+    def _renew(con) -> None:
+        # a random token rather than a counter: a deleted and rebuilt index never reuses an old version
+        con.execute("INSERT OR REPLACE INTO meta VALUES ('version', ?)", (uuid.uuid4().hex,))
+
+    def version(self) -> str:
+        with self._lock:
+            row = self._con.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
+        return row[0] if row else "empty"
 
     def get(self, source: str) -> FileRecord | None:
         with self._lock:
@@ -71,16 +87,18 @@ class Manifest:
             return {row[0]: FileRecord(*row) for row in self._con.execute("SELECT * FROM files ORDER BY source")}
 
     def put(self, record: FileRecord) -> None:
-        with self._lock:
-            self._con.execute(
+        with sqlite_db.Transaction(self._con, self._lock) as con:
+            con.execute(
                 "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?)",
                 (record.source, record.sha256, record.size, record.mtime_ns, record.chunks, record.status,
                  record.error, record.indexed_at or time.time()),
             )
+            self._renew(con)
 
     def remove(self, source: str) -> None:
-        with self._lock:
-            self._con.execute("DELETE FROM files WHERE source = ?", (source,))
+        with sqlite_db.Transaction(self._con, self._lock) as con:
+            con.execute("DELETE FROM files WHERE source = ?", (source,))
+            self._renew(con)
 
     def close(self) -> None:
         with self._lock:
