@@ -8,7 +8,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from . import cli_conversations, cli_tenants, registry
+from . import cli_conversations, cli_tenants, cli_usage, registry
 from .config import ConfigError, Settings
 from .ingest.manifest import IndexMismatchError
 from .logs import setup_logging
@@ -288,6 +288,7 @@ def parser() -> argparse.ArgumentParser:
     orders.add_argument("--hang", action="store_true", help="never answer (to show timeouts and the breaker)")
     cli_conversations.add_parsers(sub)
     cli_tenants.add_parsers(sub)
+    cli_usage.add_parser(sub)
     sub.add_parser("check-config", help="validate the config file and exit")
     return top
 
@@ -337,6 +338,8 @@ def main(argv: list[str] | None = None) -> int:
                               metrics_port=args.metrics_port)
         if args.command in cli_conversations.COMMANDS:
             return cli_conversations.run(args, settings)
+        if args.command == "usage":
+            return cli_usage.run(args, settings)
         if args.command == "check-config":
             return run_check_config(settings)
     except USER_ERRORS as exc:

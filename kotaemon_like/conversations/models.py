@@ -157,3 +157,15 @@ class ApiKeyRow(HashedKey, Base):
     __tablename__ = "api_keys"
     user_id: Mapped[int] = mapped_column(Integer)
     __table_args__ = (Index("ix_api_keys_tenant", "tenant_id", "user_id"),)
+
+
+class UsageRow(Base):
+    """What a tenant used in one calendar month (UTC): answered customer messages and LLM tokens."""
+
+    __tablename__ = "usage"
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # 2026-11
+    messages: Mapped[int] = mapped_column(Integer, default=0)
+    prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

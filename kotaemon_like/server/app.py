@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 
 from .. import __version__
 from ..config import Settings
-from . import admin_staff, admin_tenants, agents, api, customer, openai_compat, pages, stats, widget
+from . import admin_staff, admin_tenants, agents, api, customer, openai_compat, pages, quotas, stats, widget
 from .cors import PublicKeyCors
 from .edge import install_edge
 from .state import AppState
@@ -40,6 +40,7 @@ def create_app(settings: Settings, state: AppState | None = None, ui: bool = Tru
     app.include_router(agents.router)
     app.include_router(admin_staff.router)
     app.include_router(admin_tenants.router)
+    app.include_router(quotas.router)
     app.include_router(stats.router)
     stats.watch(state)
     app.include_router(pages.router)

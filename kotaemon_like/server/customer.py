@@ -21,6 +21,7 @@ from ..conversations.service import ConversationService
 from .api import MAX_MESSAGE_CHARS, FilterValue, collect, get_state
 from .event_stream import sse_event, sse_response
 from .limits import enforce, limited
+from .quotas import metered, within_quota
 from .state import AppState
 from .streams import events_while_connected, while_connected
 from .tenancy import Caller, chat_caller, open_chat_caller
@@ -90,7 +91,7 @@ def respond(request: Request, service: ConversationService, conversation: Conver
             filter=None, first=()):
     """One customer message as SSE (chat events, then a `state` event if it changed) or as one JSON object;
     the turn stops when the client disconnects."""
-    events = service.post(conversation, text, filter=filter)
+    events = metered(service.post(conversation, text, filter=filter), request.app.state.kl.usage, service.tenant)
     if stream:
         def with_first():
             yield from first
@@ -112,7 +113,7 @@ def tenant(who: Caller = Depends(open_chat_caller)):
     return {**who.tenant.public(), "key": who.kind}
 
 
-MESSAGE_LIMITS = limited("messages_per_ip", "messages_per_key")
+MESSAGE_LIMITS = limited("messages_per_ip", "messages_per_key")  # spent first; then the tenant's monthly quota
 
 
 @router.post("/api/conversations", status_code=201, dependencies=[Depends(limited("conversations_per_ip"))],
@@ -122,7 +123,7 @@ def start(body: NewConversation | None = None, service: ConversationService = De
     return {"id": conversation.id, "token": token, "state": conversation.state}
 
 
-@router.post("/api/conversations/{conversation_id}/messages", dependencies=[Depends(MESSAGE_LIMITS)], summary="Send a message: the assistant's answer (SSE or JSON)")
+@router.post("/api/conversations/{conversation_id}/messages", dependencies=[Depends(MESSAGE_LIMITS), Depends(within_quota)], summary="Send a message: the assistant's answer (SSE or JSON)")
 def post_message(body: CustomerMessage, request: Request, conversation: Conversation = Depends(owned),
                  service: ConversationService = Depends(get_service)):
     if body.stream and conversation.state == "closed":
@@ -130,7 +131,7 @@ def post_message(body: CustomerMessage, request: Request, conversation: Conversa
     return respond(request, service, conversation, body.message, body.stream)
 
 
-@router.post("/api/chat", tags=["chat"], dependencies=[Depends(MESSAGE_LIMITS)],
+@router.post("/api/chat", tags=["chat"], dependencies=[Depends(MESSAGE_LIMITS), Depends(within_quota)],
              summary="One chat turn in an owned conversation: SSE events conversation/token/citation/tool/done/state, or JSON")
 def chat(body: ChatRequest, request: Request, service: ConversationService = Depends(chat_service)):
     first: tuple = ()

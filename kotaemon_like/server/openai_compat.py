@@ -31,6 +31,7 @@ from ..tokens import count_tokens
 from .api import MAX_MESSAGE_CHARS, collect, get_state
 from .event_stream import sse_response
 from .limits import limited
+from .quotas import metered, within_quota
 from .state import AppState
 from .streams import events_while_connected, while_connected
 from .tenancy import Caller, admin_caller
@@ -148,7 +149,7 @@ def _usage(reported: dict, prompt: str, answer: str) -> dict:
             "total_tokens": prompt_tokens + completion_tokens}
 
 
-@router.post("/v1/chat/completions", dependencies=[Depends(limited("messages_per_ip", "messages_per_key"))],
+@router.post("/v1/chat/completions", dependencies=[Depends(limited("messages_per_ip", "messages_per_key")), Depends(within_quota)],
               summary="OpenAI-compatible chat completions (streaming and not)")
 def completions(body: CompletionRequest, request: Request, state: AppState = Depends(get_state),
                 who: Caller = Depends(admin_caller)):
@@ -167,7 +168,8 @@ def completions(body: CompletionRequest, request: Request, state: AppState = Dep
             else "ignored: the extractive generator quotes the sources only"
         )
     prompt = "\n".join(m.text() for m in body.messages[: last + 1])
-    events = engine.turn(question, session_id=body.user, history=history, channel="openai")
+    events = metered(engine.turn(question, session_id=body.user, history=history, channel="openai"), state.usage,
+                     who.tenant.id)
     cid, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
 
     if body.stream:

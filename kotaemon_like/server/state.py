@@ -28,6 +28,7 @@ class AppState:
     service: Any = None  # conversations.service.ConversationService: customer messages, agents' actions
     tenants: Any = None  # tenants.TenantDirectory: tenants and their keys
     runtimes: Any = None  # tenants.runtime.TenantRuntimes: each tenant's index, engine and service
+    usage: Any = None  # conversations.usage.UsageLedger: messages and LLM tokens per tenant per month
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -52,8 +53,10 @@ class AppState:
         manifest, service = Manifest(settings.paths.index), ConversationService(desk, engine)
         default = TenantRuntime(DEFAULT_TENANT, settings, kb, engine, manifest, desk, service, toolbox, ingest, owned=False)
         runtimes = TenantRuntimes(settings, store, default, settings.tenants.loaded_max, settings.server.embedded_ingest)
+        from ..conversations.usage import UsageLedger
+
         return cls(settings, kb, engine, manifest, queue, ingest, toolbox, store, desk, service,
-                   TenantDirectory(store.session), runtimes)
+                   TenantDirectory(store.session), runtimes, UsageLedger(store.session))
 
     def runtime(self, tenant):
         """The parts serving `tenant` (a tenants.Tenant), built on first use."""
