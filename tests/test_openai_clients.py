@@ -52,6 +52,7 @@ def with_llm(tmp_path_factory, fake):
     server = serve(tmp_path_factory.mktemp("llm"), f"""
         generator: {{type: litellm, model: openai/fake, api_base: "{fake.url}", api_key_env: FAKE_LLM_KEY, max_retries: 0}}
         server: {{sse_ping_s: 0.2}}
+        cache: {{enabled: false}}  # these tests watch what the LLM itself streams, question after question
         """)
     yield server
     server.__exit__()
