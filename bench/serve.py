@@ -140,9 +140,13 @@ def wait_ready(url: str, server: subprocess.Popen, timeout_s: float = 600) -> No
 
 
 def config_for(work: Path, kind: str, llm_url: str, code: Path = ROOT) -> Path:
-    """The default config of the checkout at `code`, on the bench's folders."""
+    """The default config of the checkout at `code`, on the bench's folders (a baseline keeps its own index and
+    databases: their formats may differ)."""
     config = yaml.safe_load((code / "config" / "default.yaml").read_text())
-    config["paths"] = {"knowledge": str(work / "knowledge"), "index": str(work / "index")}
+    index = work / ("index" if code == ROOT else "index-baseline")
+    config["paths"] = {"knowledge": str(work / "knowledge"), "index": str(index)}
+    if "conversations" in config:
+        config["conversations"] = {**config["conversations"], "url": f"sqlite:///{index / 'conversations.sqlite'}"}
     config["server"] = {"embedded_ingest": False}
     config["tools"] = {"folder": str(work / "no-plugins"), "reload": False}
     if kind == "llm":
@@ -197,7 +201,11 @@ def main() -> None:
             engine = registry.build_chat(kb)
             servers = {"": start_server(ROOT, config_for(work, kind, fake.url))}
             if args.baseline_root:
-                servers["baseline "] = start_server(args.baseline_root, config_for(work, kind, fake.url, args.baseline_root))
+                baseline_config = config_for(work, kind, fake.url, args.baseline_root)
+                subprocess.run([sys.executable, "-m", "kotaemon_like.cli", "--config", str(baseline_config), "index"],
+                               cwd=args.baseline_root, env={**os.environ, "PYTHONPATH": str(args.baseline_root)},
+                               check=True, stdout=subprocess.DEVNULL)
+                servers["baseline "] = start_server(args.baseline_root, baseline_config)
             try:
                 for concurrency in args.concurrency:
                     n = max(args.requests, concurrency)
