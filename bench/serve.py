@@ -148,6 +148,11 @@ def config_for(work: Path, kind: str, llm_url: str, code: Path = ROOT) -> Path:
     if "conversations" in config:
         config["conversations"] = {**config["conversations"], "url": f"sqlite:///{index / 'conversations.sqlite'}"}
     config["server"] = {"embedded_ingest": False}
+    if "rate_limits" in (code / "kotaemon_like" / "config.py").read_text():  # a checkout that has them
+        # the load generator is one address opening a conversation per turn: limits would answer 429
+        config["server"]["rate_limits"] = dict.fromkeys(("conversations_per_ip", "messages_per_ip", "messages_per_key"))
+    if "cache" in config:
+        config["cache"] = {**config["cache"], "enabled": False}  # repeated questions: measure turns, not cache hits
     config["tools"] = {"folder": str(work / "no-plugins"), "reload": False}
     if kind == "llm":
         config["generator"] = {"type": "litellm", "model": "openai/fake", "api_base": llm_url, "api_key_env": "KL_BENCH_KEY",
