@@ -32,3 +32,23 @@ def open_store(database_url):
 
 class TestSqlConversationStore(ConversationStoreContract):
     pass
+
+
+@pytest.mark.slow
+def test_replicas_starting_together_migrate_a_fresh_database_once(postgres_server):  # noqa: F811
+    """Several app replicas open the same empty PostgreSQL database at once: every one starts, schema at head."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlalchemy import create_engine
+
+    from kotaemon_like.conversations import migrate
+
+    url = postgres_server.create_database()
+    engines = [create_engine(url) for _ in range(4)]
+    try:
+        with ThreadPoolExecutor(len(engines)) as pool:
+            list(pool.map(migrate.upgrade, engines))  # re-raises the first replica that failed
+        assert migrate.current(engines[0]) == migrate.head()
+    finally:
+        for engine in engines:
+            engine.dispose()

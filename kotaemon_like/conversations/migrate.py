@@ -7,7 +7,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 log = logging.getLogger(__name__)
 logging.getLogger("alembic").setLevel(logging.WARNING)  # it narrates every plugin it loads at INFO
@@ -24,6 +24,10 @@ def alembic_config(connection=None) -> Config:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Apply every migration not yet applied (a no-op on an up-to-date database)."""
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # one migrator at a time: replicas started together would race to create the same tables;
+            # the lock ends with the transaction, and the next one finds the schema already current
+            connection.execute(text("SELECT pg_advisory_xact_lock(hashtext('kotaemon_like.migrations'))"))
         command.upgrade(alembic_config(connection), revision)
     log.info("conversation database at schema %s", revision)
 
