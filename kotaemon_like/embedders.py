@@ -24,7 +24,7 @@ from typing import Iterator, Literal, Sequence
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from .recent_queries import RecentQueries
+from .embedding_cache import VectorLRU
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ class SentenceTransformerEmbedder:
 
     def __init__(self, params: Params | None = None):
         self.params = params or self.Params()
-        self._recent = RecentQueries()
+        self._recent = VectorLRU()
         path = resolve_model(self.params.model)
         try:
             self._model = _load_model(path, self.params.device)

@@ -7,7 +7,7 @@ import hashlib
 
 import numpy as np
 
-from kotaemon_like.embedding_cache import DocumentVectorCache
+from kotaemon_like.embedding_cache import DocumentVectorCache, VectorLRU
 
 
 class HashEmbedder:
@@ -42,3 +42,19 @@ def test_seen_texts_are_not_embedded_again():
     assert inner.seen == ["a"]
     assert cache.embed_documents([]).shape == (0, 8)
     assert cache.coverage("x") == 1.0  # everything else is the wrapped embedder's
+
+
+def test_a_repeated_query_is_embedded_once_and_its_vector_cannot_be_changed():
+    calls: list[str] = []
+
+    def embed(text):
+        calls.append(text)
+        return np.full(4, float(len(text)), dtype=np.float32)
+
+    lru = VectorLRU(size=2)
+    first = lru.get("where is my order", embed)
+    assert lru.get("where is my order", embed) is first and calls == ["where is my order"]
+    assert not first.flags.writeable  # one turn's caller cannot corrupt the next turn's vector
+    lru.get("a", embed), lru.get("bb", embed)  # two newer texts in an LRU of two: the first one goes
+    lru.get("where is my order", embed)
+    assert calls == ["where is my order", "a", "bb", "where is my order"]
