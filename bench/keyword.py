@@ -4,6 +4,7 @@ BM25 and PostgreSQL's ts_rank_cd, on the retrieval sets (English and Chinese): q
     python bench/keyword.py                        # throw-away PostgreSQL 15 on loopback; -> bench/results/keyword.json
     python bench/keyword.py --url postgresql://user:pass@host/db
     python bench/keyword.py --sets cmrc2018_zh --max-queries 300 --out /tmp/cmrc.json
+    python bench/keyword.py --baseline-root ../kl-previous   # + that checkout's PostgreSQL index, same run
 
 The same chunks (config/default.yaml's splitter) go into every backend; nDCG@10 as in bench/retrieval.py's
 keyword rows. Times are wall seconds and process CPU seconds of this client (PostgreSQL's own CPU is not in it).
@@ -79,11 +80,24 @@ def measure(backend: str, index, chunks: list, qrels: dict, queries: list, name:
     return row
 
 
+def baseline_index_class(root: Path):
+    """PostgresKeywordIndex as another checkout wrote it, loaded beside ours (its own module name, our helpers)."""
+    import importlib.util
+
+    path = root / "kotaemon_like" / "stores" / "keyword_postgres.py"
+    spec = importlib.util.spec_from_file_location("kotaemon_like.stores._baseline_keyword_postgres", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.PostgresKeywordIndex
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", help="PostgreSQL URL (default: start a throw-away server on loopback)")
     parser.add_argument("--sets", default=",".join(DATASETS), help=f"comma-separated subset of {','.join(DATASETS)}")
     parser.add_argument("--max-queries", type=int, help="ask only the first M judged queries of each set (whole corpus indexed)")
+    parser.add_argument("--baseline-root", type=Path, help="also measure the PostgreSQL index of this checkout "
+                        "(e.g. a worktree of the previous release), in its own table")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "keyword.json")
     args = parser.parse_args()
     settings = registry.load(ROOT / "config" / "default.yaml")
@@ -106,6 +120,11 @@ def main() -> None:
                 pg = PostgresKeywordIndex(PostgresKeywordIndex.Params(url=url, collection=f"{name}_{ranking}",
                                                                       ranking=ranking))
                 rows.append(measure(f"postgres ({ranking})", pg, chunks, qrels, queries, name))
+                pg.close()
+            if args.baseline_root:
+                base_class = baseline_index_class(args.baseline_root)
+                pg = base_class(base_class.Params(url=url, table="kl_keywords_baseline", collection=name))
+                rows.append(measure("postgres (bm25), baseline", pg, chunks, qrels, queries, name))
                 pg.close()
     finally:
         if server is not None:

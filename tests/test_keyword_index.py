@@ -93,6 +93,14 @@ def test_same_id_twice_in_one_batch_keeps_the_last(open_index):
     assert index.search("parcels", 2) == []
 
 
+def test_a_chunk_rewritten_later_is_found_by_its_new_words_only(open_index):
+    index = open_index()
+    index.upsert([chunk("x", "first version about parcels", "a.md"), chunk("y", "parcels and lockers", "b.md")])
+    index.upsert([chunk("x", "second version about lockers", "a.md")])
+    assert [h.chunk.id for h in index.search("parcels", 5)] == ["y"]
+    assert {h.chunk.id for h in index.search("lockers", 5)} == {"x", "y"}
+
+
 def test_bm25_weighs_rare_terms_over_common_ones(open_index):
     index = open_index()
     common = [chunk(f"n{i}", f"order number {i} shipped", "orders.md") for i in range(8)]
@@ -120,6 +128,28 @@ def test_postgres_collections_of_two_tenants_never_mix(postgres_server):
     finally:
         acme.close()
         globex.close()
+
+
+@pytest.mark.slow
+def test_postgres_index_written_before_postings_existed_is_ranked_the_same(postgres_server):
+    """A keyword table from an earlier release (term vectors, no postings) gets its postings on first open."""
+    import psycopg
+
+    from kotaemon_like.stores.keyword_postgres import PostgresKeywordIndex
+
+    params = PostgresKeywordIndex.Params(url=postgres_server.create_database())
+    index = PostgresKeywordIndex(params)
+    index.upsert(CHUNKS + [chunk(f"n{i}", f"order number {i} shipped", "orders.md") for i in range(8)])
+    before = [(h.chunk.id, round(h.score, 6)) for h in index.search("order shipped Europe days", 10)]
+    index.close()
+    with psycopg.connect(params.url.replace("postgresql+psycopg://", "postgresql://")) as con:
+        con.execute("DROP TABLE kl_keywords_postings")
+    again = PostgresKeywordIndex(params)
+    try:
+        assert [(h.chunk.id, round(h.score, 6)) for h in again.search("order shipped Europe days", 10)] == before
+        assert again.search("配送需要几天", 3)[0].chunk.id == "d"
+    finally:
+        again.close()
 
 
 def test_pages_of_a_source_in_reading_order(open_index):

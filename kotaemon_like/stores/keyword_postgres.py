@@ -2,9 +2,11 @@
 
 PostgreSQL's parser does not segment Chinese, so the text never goes through it: our own analyzer's terms
 (stemmed words, CJK unigrams and bigrams; stores/analyzer.py) are written as a `tsvector` literal with their
-positions, and the query as a `tsquery` of the same terms. A GIN index finds the chunks holding any query
-term; BM25 (k1=1.2, b=0.75, FTS5's formula) is computed in SQL from the matched vectors, so the ranking
-matches the SQLite FTS5 index. `ranking: ts_rank_cd` uses PostgreSQL's own (IDF-less) ranking instead.
+positions, and as rows of a postings table (term, chunk, term frequency, chunk length). BM25 (k1=1.2, b=0.75,
+FTS5's formula) is computed in SQL from the postings of the query's terms alone, read by an index-only scan,
+so the ranking matches the SQLite FTS5 index and a query never reads the chunks' term vectors (Chinese
+characters occur in most chunks: reading every matched vector made one Chinese query cost a second).
+`ranking: ts_rank_cd` uses PostgreSQL's own (IDF-less) ranking over the `tsvector` and its GIN index instead.
 """
 
 from __future__ import annotations
@@ -27,22 +29,19 @@ log = logging.getLogger(__name__)
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,40}$")
 MAX_POSITION = 16383  # PostgreSQL keeps positions up to this; later occurrences still count through the last one
 
-# BM25 over the matched chunks. Every chunk holding a query term matches the OR query, so the document
-# frequency counted over the matches is the collection's; N and the average length come from the stats row.
+# BM25 from the postings of the query's terms: their count per term is its document frequency in the
+# collection; N and the average length come from the chunk table.
 _BM25 = """
-WITH matched AS (
-  SELECT rowid, length, terms FROM {table} WHERE collection = %(collection)s AND terms @@ %(query)s::tsquery
-), tf AS (
-  SELECT m.rowid, m.length, u.lexeme, coalesce(array_length(u.positions, 1), 1) AS tf
-  FROM matched m, unnest(m.terms) u WHERE u.lexeme = ANY(%(terms)s)
+WITH p AS (
+  SELECT lexeme, rowid, tf, length FROM {table}_postings WHERE collection = %(collection)s AND lexeme = ANY(%(terms)s)
 ), df AS (
-  SELECT lexeme, count(*) AS df FROM tf GROUP BY lexeme
+  SELECT lexeme, count(*) AS df FROM p GROUP BY lexeme
 ), stats AS (
   SELECT count(*)::float8 AS n, greatest(avg(length), 1)::float8 AS avgdl FROM {table} WHERE collection = %(collection)s
 ), scored AS (
-  SELECT tf.rowid, sum(ln(1 + (s.n - df.df + 0.5) / (df.df + 0.5))
-                       * tf.tf * 2.2 / (tf.tf + 1.2 * (0.25 + 0.75 * tf.length / s.avgdl))) AS score
-  FROM tf JOIN df USING (lexeme) CROSS JOIN stats s GROUP BY tf.rowid
+  SELECT p.rowid, sum(ln(1 + (s.n - df.df + 0.5) / (df.df + 0.5))
+                      * p.tf * 2.2 / (p.tf + 1.2 * (0.25 + 0.75 * p.length / s.avgdl))) AS score
+  FROM p JOIN df USING (lexeme) CROSS JOIN stats s GROUP BY p.rowid
 )
 SELECT c.id, c.source, c.page, c.text, c.metadata, scored.score
 FROM scored JOIN {table} c ON c.rowid = scored.rowid WHERE {where}
@@ -60,12 +59,17 @@ def _lexeme(term: str) -> str:
     return "'" + term.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-def tsvector_literal(words: Sequence[str]) -> str:
-    """Analyzed terms as a tsvector literal with 1-based positions, bypassing PostgreSQL's parser."""
+def term_positions(words: Sequence[str]) -> dict[str, list[int]]:
+    """Each analyzed term's 1-based positions as PostgreSQL keeps them (at most 256, up to MAX_POSITION)."""
     positions: dict[str, list[int]] = defaultdict(list)
     for i, term in enumerate(words, 1):
         positions[term].append(min(i, MAX_POSITION))
-    return " ".join(f"{_lexeme(t)}:{','.join(map(str, sorted(set(p))[:256]))}" for t, p in positions.items())
+    return {t: sorted(set(p))[:256] for t, p in positions.items()}
+
+
+def tsvector_literal(positions: dict[str, list[int]]) -> str:
+    """Terms and their positions as a tsvector literal, bypassing PostgreSQL's parser."""
+    return " ".join(f"{_lexeme(t)}:{','.join(map(str, p))}" for t, p in positions.items())
 
 
 def tsquery_literal(words: Sequence[str]) -> str:
@@ -111,23 +115,52 @@ class PostgresKeywordIndex:
             )
             con.execute(f"CREATE INDEX IF NOT EXISTS {t}_terms ON {t} USING gin (terms)")
             con.execute(f"CREATE INDEX IF NOT EXISTS {t}_source ON {t} (collection, source)")
+            if con.execute("SELECT to_regclass(%s)", (f"{t}_postings",)).fetchone()[0] is None:
+                self._create_postings(con)
+
+    def _create_postings(self, con) -> None:
+        """The postings table; chunks written before it existed get their postings from their term vectors."""
+        t = self.params.table
+        con.execute(f"CREATE TABLE {t}_postings (rowid bigint NOT NULL REFERENCES {t} (rowid) ON DELETE CASCADE, "
+                    "collection text NOT NULL, lexeme text NOT NULL, tf integer NOT NULL, length integer NOT NULL)")
+        chunks = con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+        if chunks:
+            log.info("keyword index %s: building the postings of %d chunks (once)", t, chunks)
+            con.execute(f"INSERT INTO {t}_postings SELECT c.rowid, c.collection, u.lexeme, "
+                        f"coalesce(array_length(u.positions, 1), 1), c.length FROM {t} c, unnest(c.terms) u")
+        con.execute(f"CREATE INDEX {t}_postings_terms ON {t}_postings (collection, lexeme) INCLUDE (rowid, tf, length)")
+        con.execute(f"CREATE INDEX {t}_postings_rowid ON {t}_postings (rowid)")  # for the cascade
 
     def upsert(self, chunks: Sequence[Chunk]) -> None:
         if not chunks:
             return
         chunks = list({c.id: c for c in chunks}.values())  # the same id twice in one batch: the last one wins
-        rows = []
+        rows, positions = [], {}
         for c in chunks:
             words = terms(c.text)
+            positions[c.id] = (term_positions(words), len(words))
             rows.append((self.params.collection, c.id, c.source, c.page, c.text,
-                         json.dumps(dict(c.metadata), ensure_ascii=False), len(words), tsvector_literal(words)))
+                         json.dumps(dict(c.metadata), ensure_ascii=False), len(words), tsvector_literal(positions[c.id][0])))
         t = self.params.table
         with self._pool.connection() as con, con.cursor() as cur:
             cur.executemany(
                 f"INSERT INTO {t} (collection, id, source, page, text, metadata, length, terms) "
                 "VALUES (%s, %s, %s, %s, %s, %s::jsonb, %s, %s::tsvector) ON CONFLICT (collection, id) DO UPDATE SET "
                 "source = EXCLUDED.source, page = EXCLUDED.page, text = EXCLUDED.text, metadata = EXCLUDED.metadata, "
-                "length = EXCLUDED.length, terms = EXCLUDED.terms", rows)
+                "length = EXCLUDED.length, terms = EXCLUDED.terms RETURNING rowid, id", rows, returning=True)
+            rowids = {}
+            while True:
+                rowid, cid = cur.fetchone()
+                rowids[cid] = rowid
+                if not cur.nextset():
+                    break
+            # a replaced chunk's old postings go; the row lock taken above keeps concurrent writers of it in order
+            cur.execute(f"DELETE FROM {t}_postings WHERE rowid = ANY(%s)", (list(rowids.values()),))
+            with cur.copy(f"COPY {t}_postings (rowid, collection, lexeme, tf, length) FROM STDIN") as copy:
+                for cid, rowid in rowids.items():
+                    term_positions_, length = positions[cid]
+                    for term, where in term_positions_.items():
+                        copy.write_row((rowid, self.params.collection, term, len(where), length))
 
     def delete(self, source: str) -> int:
         with self._pool.connection() as con:
