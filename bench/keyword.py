@@ -87,6 +87,7 @@ def baseline_index_class(root: Path):
     path = root / "kotaemon_like" / "stores" / "keyword_postgres.py"
     spec = importlib.util.spec_from_file_location("kotaemon_like.stores._baseline_keyword_postgres", path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # pydantic resolves the Params annotations through it
     spec.loader.exec_module(module)
     return module.PostgresKeywordIndex
 
