@@ -82,6 +82,10 @@ class MultilingualE5Embedder:
     def embed_query(self, text: str) -> np.ndarray:
         return self._recent.get(text, lambda t: self._encode([t], is_query=True)[0])
 
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Several short texts embedded as queries, batched (the router's examples)."""
+        return self._encode(list(texts), is_query=True)
+
     def token_count(self, texts: Sequence[str]) -> int:
         """Tokens the engine reads, special tokens and the "passage: " prefix included."""
         return sum(self._model.token_count(t) for t in texts)

@@ -191,6 +191,11 @@ class SentenceTransformerEmbedder:
         # the fp32 one to within 2e-5 cosine anyway
         return self._recent.get(text, lambda t: self._encode([self.params.query_prefix + t], bulk=False)[0])
 
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Several short texts embedded as queries, batched (the router's examples)."""
+        prefix = self.params.query_prefix
+        return self._encode([prefix + t for t in texts] if prefix else texts, bulk=False)
+
     def token_count(self, texts: Sequence[str]) -> int:
         """Word-pieces the model actually reads (capped at max_seq_length per text)."""
         cap = self.params.max_seq_length

@@ -77,6 +77,7 @@ class OrderStatus(ToolPlugin):
         rf"\b(?:track|trace|check|find|locate|look\s?up|follow)\b.{{0,20}}\b(?:my|our)\b.{{0,12}}\b{_THINGS}",
         rf"^\W*(?:track|trace|check)\s+(?:an?\s+|the\s+)?{_THINGS}\W*$",
         rf"\b(?:status|update|news|eta|tracking|whereabouts)\b.{{0,25}}\b(?:my|our)\b.{{0,12}}\b{_THINGS}",
+        rf"\b(?:status|update|news|eta|whereabouts)\b(?=.{{0,40}}\b(?:my|our)\b).{{0,25}}\b{_THINGS}",
         r"(?:\b(?:my|our)\b|\bi\s+(?:ordered|bought|purchased)\b).{0,40}(?:\bnot|\bnever|n't|\bstill|\byet)\b.{0,15}"
         r"\b(?:shipped|dispatched|sent|left|arrived?|come|came|delivered|received|shown\s+up|show\s+up|here)\b",
         r"(?:\bnot|\bnever|n't)\b.{0,15}\b(?:received|gotten|got)\b.{0,10}\b(?:my|our)\b",
@@ -87,6 +88,7 @@ class OrderStatus(ToolPlugin):
         r"^\W*(?:(?:i\s+)?need\s+(?:the\s+|my\s+|a\s+)?|my\s+)?(?:tracking(?:\s+(?:number|info|code|link))?"
         r"|(?:order|delivery|shipping|parcel|package)\s+(?:status|tracking|update))(?:\s+(?:please|pls|plz))?\W*$",
         r"(?:查|跟踪|追踪|看看|看下|看一下).{0,6}(?:订单|包裹|快递|物流|单号)",
+        r"我(?:们)?(?:买|订|购买|下单|网购)的.{0,10}(?:到哪|在哪|哪儿|还没|没到|没收到|什么时候到|何时到|发货|寄出)",
         r"(?:订单|包裹|快递|物流|东西|货|单子).{0,8}(?:到哪|在哪|哪儿|哪里|还没|没到|没收到|什么时候到|何时到|发货了吗|发了吗|发货了没|寄出|状态|进度|查)",
     )
     patterns = {"order_id": r"(?<!\d)#?(\d{5})(?!\d)"}

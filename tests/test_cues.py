@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kotaemon_like.tools.cues import asks_for_information, request_cue, states_intent
+from kotaemon_like.tools.cues import asks_for_information, asks_permission, clauses, request_cue, states_intent
 
 HANDOFF = (r"\b(?:talk|speak)\b.{0,25}\b(?:human|person|agent)\b",)
 
@@ -28,3 +28,23 @@ def test_requests_are_not_information_questions(message):
 def test_a_request_form_counts_only_outside_an_information_question():
     assert states_intent("let me talk to a human", HANDOFF) and states_intent("Can I speak to an agent?", HANDOFF)
     assert not states_intent("How can I talk to a human?", HANDOFF) and not states_intent("where is my order", HANDOFF)
+
+
+@pytest.mark.parametrize("message", [
+    "Can I pay my order by bank transfer?", "could we get express delivery to Austria?", "Is it possible to pay by PayPal?",
+    "hi, can I return a package after 30 days?", "Am I allowed to open the parcel before paying?",
+])
+def test_permission_questions(message):
+    assert asks_permission(message)
+
+
+@pytest.mark.parametrize("message", ["Could you check order 12345?", "can you track my parcel", "I can't pay", "where is my order"])
+def test_requests_are_not_permission_questions(message):
+    assert not asks_permission(message)
+
+
+def test_a_request_form_in_any_clause_counts():
+    assert clauses("useless bot. HUMAN!") == ["useless bot", "HUMAN"]
+    only_a_person = (r"^\W*(?:a\s+)?(?:human|person)\W*$",)
+    assert states_intent("useless bot. HUMAN.", only_a_person) and states_intent("ugh, a person", only_a_person)
+    assert not states_intent("a person who maintains packages", only_a_person)

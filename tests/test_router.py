@@ -30,6 +30,8 @@ KNOWLEDGE_QUESTIONS = [
     "how do I reset my password?",
     "what does the warranty cover?",
     "hello",
+    "Can I pay my order by bank transfer?",
+    "How do I hold back a package from being upgraded?",
 ]
 
 
@@ -84,6 +86,12 @@ INTENT_REQUESTS = [
     ("人工服务", "handoff_to_human"),
     ("The kettle leaks, please raise a ticket", "create_ticket"),
     ("请帮我看看包裹的物流", "order_status"),
+    ("agent", "handoff_to_human"),  # closer to a counter-example ("what does the agent program do") than to any example
+    ("useless bot. HUMAN.", "handoff_to_human"),  # the request form is the second clause
+    ("I want to make a complant", "create_ticket"),  # misspelt
+    ("Can I talk to a real persn?", "handoff_to_human"),  # a permission question in the plugin's request form
+    ("I'd appreciate an update on the delivery of my headphones", "order_status"),
+    ("我买的耳机到哪儿了", "order_status"),
 ]
 INFORMATION_QUESTIONS = [
     "How do I file a bug ticket against a package?",

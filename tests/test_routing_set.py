@@ -25,11 +25,11 @@ def routes(embedder):
 
 
 def test_the_set_is_big_enough_and_bilingual():
-    assert len(ROWS) >= 80 and {r["lang"] for r in ROWS} == {"en", "zh"} and {r["split"] for r in ROWS} == {"tune", "dev", "held", "test"}
+    assert len(ROWS) >= 80 and {r["lang"] for r in ROWS} == {"en", "zh"} and {r["split"] for r in ROWS} == {"tune", "dev", "held", "test", "unseen"}
     assert sum(r["expect"] is None for r in ROWS) >= 40 and sum(r["expect"] is not None for r in ROWS) >= 40
 
 
-@pytest.mark.parametrize("row", [r for r in ROWS if r["expect"] is None], ids=lambda r: r["text"])
+@pytest.mark.parametrize("row", [r for r in ROWS if r["expect"] is None], ids=lambda r: f"{r['split']}: {r['text']}")
 def test_no_knowledge_question_is_hijacked(routes, row):
     assert routes[row["text"]] is None
 

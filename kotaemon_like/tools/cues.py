@@ -42,6 +42,28 @@ _REQUEST_CUE = re.compile(
 )
 
 
+# asks whether something is allowed or possible ("can I pay by bank transfer?", "is it possible to ...",
+# "可以...吗" is in _HOW_TO): information, unless the message uses one of the plugin's own request forms ("can I
+# talk to a human?"), which asks for the action itself
+_PERMISSION = re.compile(
+    r"^\W*(?:(?:hi|hello|hey)\W+)?(?:(?:can|could|may|might)\s+(?:i|we|one)\b|is\s+(?:it|there)\s+(?:possible|a\s+way|an\s+option)"
+    r"|am\s+i\s+(?:able|allowed)|are\s+(?:we|customers)\s+(?:able|allowed)|is\s+it\s+(?:ok|okay|allowed))",
+    re.IGNORECASE,
+)
+# clauses: "useless bot. HUMAN." asks for a human in its second clause, as "HUMAN." alone would
+_CLAUSE = re.compile(r"[.!?;,，。！？；…]+")
+
+
+def asks_permission(message: str) -> bool:
+    """Whether the message asks if something is possible or allowed ("can I ...", "is it possible to ...")."""
+    return bool(_PERMISSION.search(message))
+
+
+def clauses(message: str) -> list[str]:
+    """The message's clauses (split at sentence and clause punctuation), non-empty, in order."""
+    return [c.strip() for c in _CLAUSE.split(message) if c.strip()]
+
+
 def asks_for_information(message: str) -> bool:
     """Whether the message asks for general information (how to, what is, what if) rather than for an action."""
     if _HOW_TO.search(message):
@@ -67,4 +89,5 @@ def states_intent(message: str, intents: Sequence[str]) -> bool:
     """Whether the message asks for the action in one of a plugin's declared request forms (and not for information)."""
     if not intents or asks_for_information(message):
         return False
-    return any(p.search(message) for p in _compiled(tuple(intents)))
+    patterns = _compiled(tuple(intents))
+    return any(p.search(part) for part in (message, *clauses(message)) for p in patterns)

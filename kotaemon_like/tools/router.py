@@ -8,7 +8,10 @@ strongest is one of the plugin's declared `intents` (its request forms: "talk to
 ticket", "查一下订单") in a message that does not ask for general information; then an argument the
 plugin's patterns find (an order number, an email address); then a request cue ("my", "I want",
 "please", "我的", "帮我"), with which, when the knowledge base's relevance for the same message is known,
-the plugin must match the message at least as well as the knowledge base does.
+the plugin must match the message at least as well as the knowledge base does. A question asking what
+is possible ("can I pay my order by bank transfer?") counts as a question for information unless it uses the
+plugin's own request form ("can I talk to a person?"). Misspelt request words are read as meant (spelling.py),
+and the message is embedded as a query, so a chat turn reuses the vector its retrieval already computed.
 """
 
 from __future__ import annotations
@@ -24,8 +27,9 @@ import numpy as np
 from ..components import Embedder
 from ..stores.analyzer import has_cjk, query_terms
 from .base import ROUTE_PREFIX_CHARS
-from .cues import asks_for_information, request_cue, states_intent
+from .cues import asks_for_information, asks_permission, request_cue, states_intent
 from .schema import PluginSpec
+from .spelling import Speller
 
 DEFAULT_THRESHOLD = 0.45  # similarity a request with a request cue needs
 STRONG = 0.8  # similarity that routes without a cue: the message is nearly one of the examples
@@ -36,6 +40,8 @@ INTENT_RELIEF = 0.25  # the plugin's own request form ("talk to a human") lowers
 # embedder -> example phrase -> vector; shared by every router on that embedder and kept across reloads
 _VECTORS: "weakref.WeakKeyDictionary[Any, dict[str, np.ndarray]]" = weakref.WeakKeyDictionary()
 _VECTORS_LOCK = threading.Lock()
+# plugin classes -> the speller over their words; rebuilt only when the plugins change (a reload)
+_SPELLERS: dict[tuple, Speller] = {}
 
 
 @dataclass(frozen=True)
@@ -68,14 +74,18 @@ class Match:
     def bar(self, threshold: float, knowledge: float | None) -> float | None:
         """The lowest similarity that routes to this plugin, or None when nothing would."""
         if self.argument or self.cue or self.intent:
-            if self.support <= self.counter_support:
+            # a look-alike question vetoes; against a request form only when the message nearly copies it ("agent"
+            # is closer to "what does the agent program do" than to "connect me to an agent", and still asks for one)
+            if self.support <= self.counter_support and (not self.intent or self.counter_support >= STRONG):
                 return None
             if self.intent:
                 # the request form says what the customer wants: the knowledge base's relevance (high for any
                 # short message sharing a word with the documents) does not outweigh it
                 return threshold - INTENT_RELIEF
             if self.argument:
-                return threshold - ARGUMENT_RELIEF
+                # "can I cancel order 12345?" asks what is possible: its number does not outweigh the knowledge base
+                bar = threshold - ARGUMENT_RELIEF
+                return bar if knowledge is None or not self.information else min(max(bar, knowledge), STRONG)
             # a borderline match loses to a knowledge base that matches the message better
             return threshold if knowledge is None else min(max(threshold, knowledge), STRONG)
         # without evidence, only a near copy of an example routes, and never a question for information
@@ -91,6 +101,19 @@ class ToolRouter:
 
     def __init__(self, embedder: Embedder | None = None, threshold: float = DEFAULT_THRESHOLD):
         self.embedder, self.threshold = embedder, threshold
+
+    @staticmethod
+    def speller(plugins: Mapping[str, PluginSpec]) -> Speller:
+        """A speller over the plugins' examples, counter-examples and request forms."""
+        key = tuple(sorted((n, id(s.cls)) for n, s in plugins.items()))
+        speller = _SPELLERS.get(key)
+        if speller is None:
+            speller = Speller.of_phrases(p for s in plugins.values()
+                                         for p in (*s.cls.examples, *s.cls.counter_examples, *s.cls.intents))
+            if len(_SPELLERS) > 32:
+                _SPELLERS.clear()
+            _SPELLERS[key] = speller
+        return speller
 
     def route(
         self, message: str, plugins: Mapping[str, PluginSpec], pending: RouteDecision | None = None,
@@ -110,8 +133,10 @@ class ToolRouter:
             found = {k: v for k, v in spec.cls.extract(text).items() if k in pending.missing}
             if found:
                 return decide(spec, {**pending.arguments, **found}, pending.score)
+        # a misspelt request word ("complant", "persn") is read as meant; arguments come from the message as written
+        read = self.speller(plugins).correct(text)
         # a plugin whose request form the message uses beats one that merely shares more words with it
-        routed = [((match.intent, match.score()), name) for name, match in self.matches(text, plugins).items()
+        routed = [((match.intent, match.score()), name) for name, match in self.matches(read, plugins).items()
                   if (bar := match.bar(self.threshold, knowledge)) is not None and match.score() >= bar]
         if not routed:
             return None
@@ -123,7 +148,7 @@ class ToolRouter:
         routable = {n: s for n, s in plugins.items() if s.cls.examples}
         if not routable:
             return {}
-        cue, information = request_cue(message), asks_for_information(message)
+        cue, information, permission = request_cue(message), asks_for_information(message), asks_permission(message)
         if self.embedder is None or has_cjk(message):
             similar, support = _lexical, _containment
         else:
@@ -131,9 +156,12 @@ class ToolRouter:
         matches = {}
         for n, s in routable.items():
             examples, counters = s.cls.examples, s.cls.counter_examples
+            intent = states_intent(message, s.cls.intents)
+            # "can I pay my order by bank transfer?" asks what is possible, unless in the plugin's own request form
+            asks = information or (permission and not intent)
             matches[n] = Match(similar(message, examples), similar(message, counters),
                                support(message, examples), support(message, counters),
-                               bool(s.cls.match_patterns(message)), cue, states_intent(message, s.cls.intents), information)
+                               bool(s.cls.match_patterns(message)), cue and not asks, intent, asks)
         return matches
 
     def scores(self, message: str, plugins: Mapping[str, PluginSpec]) -> dict[str, float]:
@@ -141,8 +169,9 @@ class ToolRouter:
         return {n: round(m.similarity, 4) for n, m in self.matches(" ".join(message.split()), plugins).items()}
 
     def _semantic(self, message: str, routable: Mapping[str, PluginSpec]):
-        # both sides embedded the same way (documents, batched): phrase-to-phrase similarity is symmetric
-        query = self.embedder.embed_documents([message])[0]
+        # both sides embedded as queries (phrase-to-phrase similarity is symmetric; e5 models want "query: " on
+        # both); the message's vector is the one retrieval embeds for the same turn, so the router reuses it
+        query = self.embedder.embed_query(message)
         phrases = [p for s in routable.values() for p in (*s.cls.examples, *s.cls.counter_examples) if not has_cjk(p)]
         self._example_vectors(phrases)
 
@@ -157,8 +186,14 @@ class ToolRouter:
             cache = _VECTORS.setdefault(self.embedder, {})
             new = [e for e in dict.fromkeys(examples) if e not in cache]
             if new:
-                cache.update(zip(new, self.embedder.embed_documents(new)))
+                cache.update(zip(new, _embed_queries(self.embedder, new)))
             return np.stack([cache[e] for e in examples])
+
+
+def _embed_queries(embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
+    """`texts` embedded the way the embedder embeds a query, batched when it can."""
+    batched = getattr(embedder, "embed_queries", None)
+    return batched(texts) if batched is not None else np.stack([embedder.embed_query(t) for t in texts])
 
 
 def _lexical(message: str, examples: Sequence[str]) -> float:

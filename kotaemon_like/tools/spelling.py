@@ -1,0 +1,58 @@
+"""Misspelt request words read as meant: "complant" as "complaint", "persn" as "person", "packge" as "package".
+
+The vocabulary is the plugins' own words (their examples and the literal words of their request forms), so
+a customer's typo in the word that names the action still reaches the request forms and the examples. Only
+words one edit (insertion, deletion, substitution or swap of neighbours) from a vocabulary word of at least
+six letters are corrected: shorter words have too many neighbours ("there" is one edit from "where").
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Iterable
+
+_WORD = re.compile(r"[A-Za-z]+")
+_ESCAPE = re.compile(r"\\[A-Za-z]")  # \b, \s, \w in a request form's source are not words
+_SHORTEST_TARGET = 6
+_SHORTEST_TYPO = 5
+
+
+def _edits(word: str) -> set[str]:
+    """Every string one edit from `word` (Norvig's generator, lower-case ASCII letters)."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    return ({a + b[1:] for a, b in splits if b}
+            | {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+            | {a + c + b[1:] for a, b in splits if b for c in letters}
+            | {a + c + b for a, b in splits for c in letters})
+
+
+class Speller:
+    """Corrects words one edit away from the vocabulary's long words; known and short words stay as they are."""
+
+    def __init__(self, vocabulary: Iterable[str]):
+        self.known = {w.lower() for w in vocabulary}
+        self._targets = frozenset(w for w in self.known if len(w) >= _SHORTEST_TARGET)
+
+    @classmethod
+    def of_phrases(cls, phrases: Iterable[str]) -> "Speller":
+        """A speller whose vocabulary is the words of `phrases` (examples, regular-expression sources)."""
+        return cls(w for p in phrases for w in _WORD.findall(_ESCAPE.sub(" ", p)))
+
+    def word(self, word: str) -> str:
+        lowered = word.lower()
+        if len(lowered) < _SHORTEST_TYPO or lowered in self.known:
+            return word
+        return _nearest(lowered, self._targets) or word
+
+    def correct(self, text: str) -> str:
+        """`text` with each misspelt vocabulary word replaced by the word meant (Chinese text is left alone)."""
+        return _WORD.sub(lambda m: self.word(m.group()), text)
+
+
+@lru_cache(maxsize=4096)
+def _nearest(word: str, targets: frozenset[str]) -> str | None:
+    # one correction only when it is unambiguous: two vocabulary words one edit away leave the word alone
+    found = sorted(_edits(word) & targets)
+    return found[0] if len(found) == 1 else None
