@@ -8,7 +8,7 @@ import pytest
 
 from kotaemon_like.components import Chunk, ScoredChunk
 from kotaemon_like.generators.extractive import ExtractiveGenerator
-from kotaemon_like.generators.passages import join_lines, sections, unwrap_hyphens
+from kotaemon_like.generators.passages import is_quotable, join_lines, sections, unwrap_hyphens
 from kotaemon_like.ingest.loaders import PdfLoader
 from kotaemon_like.ingest.page_kinds import PageCleaner, page_kind
 from kotaemon_like.retrievers.gate import RelevanceGate
@@ -73,6 +73,39 @@ def test_faq_headings_are_split_from_their_answers(faq):
     assert not any("How do I put a package on hold?" in s for part in parts for s in part.sentences)
 
 
+
+
+def test_faq_question_without_its_number_is_a_heading(faq):
+    # the chunker can leave "6.1" in the previous chunk: the question line alone still heads its answer
+    parts = sections(faq[29])
+    assert parts[1].heading == "How many Debian distributions are there?"
+    assert parts[1].sentences[0].startswith("There are three major distributions")
+    assert "The Debian archives" in parts[0].sentences and not is_quotable("The Debian archives", 12)  # a title
+    question = next(s for s in sections(faq[19]) if s.heading.startswith("I am currently tracking stable."))
+    assert question.heading.endswith("Can I change to testing or unstable? If so, how?")
+    # a wrapped body line ending in "?" carries on its sentence: no heading
+    assert all(s.heading != "Why is it so?" for s in sections(faq[16]))
+
+
+def test_sentences_keep_initials_and_what_a_colon_announces(faq):
+    authors = [s for part in sections(faq[71]) for s in part.sentences]
+    assert any(s.startswith("Authors of the rewritten Debian GNU/Linux FAQ are Susan G. Kleinmann and") for s in authors)
+    assert any("maintained by J.H.M. Dassen (Ray) and Chuck Stickelman." in s for s in authors)
+    package = next(s for s in sections(faq[35]) if s.heading == "What is a Debian package?")
+    assert package.sentences[1].startswith("There are two types of Debian packages: • Binary packages, which contain")
+
+
+@pytest.mark.slow
+def test_answer_opens_the_faq_entry_holding_the_best_sentence(faq, embedder):
+    # no heading is close enough to "go back later", but the best sentence sits in the entry whose first
+    # sentence is the answer ("Yes, but it is a one way process.")
+    answer = "".join(ExtractiveGenerator(embedder=embedder).stream("can I go back from unstable to stable later?",
+                                                                   [source(faq[16], 16)]))
+    assert answer.startswith("Yes, but it is a one way process. [1]")
+    # a question heading found without its number answers with the text under it
+    answer = "".join(ExtractiveGenerator(embedder=embedder).stream("How many distributions does Debian have?",
+                                                                   [source(faq[15], 15), source(faq[29], 29)]))
+    assert "There are three major distributions" in answer
 
 
 def test_command_listings_keep_the_command_with_its_sentence(faq):

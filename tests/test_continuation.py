@@ -74,3 +74,16 @@ def test_heading_matched_answer_reaches_into_the_continuation(faq_chunks):
     assert "apt-mark hold" in continued or "aptitude hold" in continued
     assert "[2]" in continued and sources[1].chunk.page == 40
     assert "How do I install a source package" not in continued  # the next FAQ entry is not part of it
+
+
+def test_continuation_retrieved_above_its_start_is_read_under_its_heading(faq_chunks):
+    # the entry's second chunk ranks first: it is marked as carrying on the first, and the answer opens
+    # with the entry's first sentence, in reading order
+    index, chunks = faq_chunks
+    sources = SectionContinuation(index, max_chunks=1).expand([hit(chunks, "faq.pdf#p40:1"), hit(chunks, "faq.pdf#p40:0")])
+    ids = [s.chunk.id for s in sources]
+    assert ids[0] == "faq.pdf#p40:1" and ids[-1] == "faq.pdf#p40:0"
+    assert sources[0].chunk.metadata[CONTINUES] == "faq.pdf#p40:0"
+    text, _ = answer(sources, "How do I put a package on hold?")
+    assert text.startswith("There are three ways of holding back packages, with dpkg, apt or aptitude. [3]")
+    assert "apt-mark hold" in text and "[1]" in text

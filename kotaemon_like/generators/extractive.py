@@ -29,6 +29,7 @@ class Candidate:
     text: str
     heading: str  # of the section it belongs to
     group: int = 0  # the source number a continued section started in
+    depth: int = 0  # how many chunks after the group's first one
     lexical: float = 0.0
     semantic: float = 0.0
     score: float = 0.0
@@ -67,24 +68,34 @@ class ExtractiveGenerator:
 
     def candidates(self, question: str, sources: Sequence[ScoredChunk]) -> tuple[list[Candidate], dict[str, float]]:
         """Scored answer sentences, and the similarity of each heading to the question."""
+        parsed = {hit.chunk.id: (number, hit, sections(hit.chunk.text)) for number, hit in enumerate(sources, start=1)}
+        opening: dict[str, tuple[str, int, int]] = {}  # chunk id -> (heading it opens under, group, depth)
+
+        def start(chunk_id: str) -> tuple[str, int, int]:
+            """A continuation opens under its predecessor's last heading, whatever the order it was retrieved in."""
+            if chunk_id not in opening:
+                number, hit, parts = parsed[chunk_id]
+                opening[chunk_id] = ("", number, 0)  # a guard against a cycle
+                parent = hit.chunk.metadata.get(CONTINUES)
+                if parent in parsed:
+                    heading, group, depth = start(parent)
+                    last = next((part.heading for part in reversed(parsed[parent][2]) if part.heading), heading)
+                    opening[chunk_id] = (last, group, depth + 1)
+            return opening[chunk_id]
+
         found: list[Candidate] = []
         headings: list[str] = []
-        last_heading: dict[str, str] = {}  # chunk id -> heading its text ends under
-        group_of: dict[str, int] = {}
-        for number, hit in enumerate(sources, start=1):
+        for chunk_id, (number, _, parts) in parsed.items():
+            heading, group, depth = start(chunk_id)
             position = 0
-            parent = hit.chunk.metadata.get(CONTINUES)
-            heading = last_heading.get(parent, "")  # a continuation opens under its predecessor's last heading
-            group = group_of.get(parent, number)
-            for section in sections(hit.chunk.text):
+            for section in parts:
                 heading = section.heading or heading
                 if section.heading and section.heading not in headings:
                     headings.append(section.heading)
                 for sentence in section.sentences:
                     if is_quotable(sentence, self.params.min_chars):
-                        found.append(Candidate(number, position, sentence, heading, group))
+                        found.append(Candidate(number, position, sentence, heading, group, depth))
                         position += 1
-            last_heading[hit.chunk.id], group_of[hit.chunk.id] = heading, group
         unique = list(dict.fromkeys(c.text for c in found))
         similarity = self._similarity(question, headings + unique)
         reads = bool(similarity.any())
@@ -97,31 +108,40 @@ class ExtractiveGenerator:
         return found, heading_score
 
     def select(self, question: str, sources: Sequence[ScoredChunk]) -> list[tuple[int, str]]:
-        """(source number, sentence) pairs in source order."""
+        """(source number, sentence) pairs in reading order."""
         found, heading_score = self.candidates(question, sources)
+        if not found:
+            return []
         best_heading = max(heading_score, key=heading_score.__getitem__, default="")
+        top = max(found, key=lambda c: (c.score, -c.number, -c.position))
         if best_heading and heading_score[best_heading] >= self.params.heading_match:
-            # a FAQ entry asking this question: the first sentences under it are the answer
-            under = [c for c in found if c.heading == best_heading]
-            if under:
-                section = [c for c in under if c.group == under[0].group]
-                # its opening sentence, then the ones closest to the question
-                rest = sorted(section[1:], key=lambda c: c.score, reverse=True)
-                return self._distinct([section[0], *rest])
+            heading = best_heading  # a FAQ entry asking this question
+        elif top.heading.endswith(("?", "？")):
+            heading = top.heading  # the FAQ entry holding the sentence closest to the question
+        else:
+            heading = ""
+        under = [c for c in found if heading and c.heading == heading]
+        if under:
+            group = top.group if top.heading == heading else under[0].group
+            section = sorted((c for c in under if c.group == group), key=lambda c: (c.depth, c.position))
+            # its opening sentence (FAQ answers start with the answer), then the ones closest to the question
+            rest = sorted(section[1:], key=lambda c: c.score, reverse=True)
+            return self._distinct([section[0], *rest])
         ranked = sorted(found, key=lambda c: (c.score, -c.number, -c.position), reverse=True)
-        if ranked and ranked[0].score <= 0:
+        if ranked[0].score <= 0:
             ranked = [c for c in found if c.number == 1]  # nothing shared or close: quote the best source's start
         return self._distinct(ranked)
 
     def _distinct(self, ranked: list[Candidate]) -> list[tuple[int, str]]:
         """The first max_sentences distinct sentences (overlapping chunks repeat them)."""
-        picked: dict[str, tuple[int, int, str]] = {}
+        picked: dict[str, Candidate] = {}
         for c in ranked:
             if c.text not in picked:
-                picked[c.text] = (c.number, c.position, c.text)
+                picked[c.text] = c
             if len(picked) == self.params.max_sentences:
                 break
-        return [(number, text) for number, _, text in sorted(picked.values())]
+        ordered = sorted(picked.values(), key=lambda c: (c.group, c.depth, c.position))
+        return [(c.number, c.text) for c in ordered]
 
     def stream(self, question: str, sources: Sequence[ScoredChunk], history: Sequence[Message] = ()) -> Iterator[str]:
         for i, (number, sentence) in enumerate(self.select(question, sources)):

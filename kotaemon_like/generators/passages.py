@@ -10,7 +10,8 @@ import re
 from dataclasses import dataclass, field
 
 _CJK = "\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
-_SENTENCE_END = re.compile(rf"(?<=[.!?])\s+(?=[^a-z])|(?<=[。！？；])|\n\s*\n|\n(?=\s*[-•*]\s)")
+# a sentence ends at . ! ? before a non-lower-case start, but not after an initial ("Susan G. Kleinmann")
+_SENTENCE_END = re.compile(rf"(?<![\s.][A-Z]\.)(?<=[.!?])\s+(?=[^a-z])|(?<=[。！？；])|\n\s*\n|\n(?=\s*[-•*]\s)")
 _SECTION_NUMBER = re.compile(r"^(?:chapter\s+)?\d+(?:\.\d+)*\.?$", re.IGNORECASE)  # "7.12", "Chapter 7"
 _NUMBERED_TITLE = re.compile(r"^(?:\d+(?:\.\d+)+\.?|chapter\s+\d+)\s+\S", re.IGNORECASE)  # "7.12 How do I …"
 _LEADER = re.compile(r"(?:\.\s?){4,}|…\s*\d+$")
@@ -18,6 +19,7 @@ _LONE_NUMBER = re.compile(r"^[\divxlc.\s]+$", re.IGNORECASE)
 _HYPHEN_WRAP = re.compile(r"([a-z])-\n\s*([a-z])")
 MAX_SENTENCE_CHARS = 300
 MAX_TITLE_LINES = 3
+MAX_TITLE_CHARS = 40  # a shorter line without a final stop is a title, not an answer
 
 
 @dataclass
@@ -59,7 +61,7 @@ def unwrap_hyphens(text: str) -> str:
 
 
 def is_quotable(sentence: str, min_chars: int) -> bool:
-    """An answer sentence: long enough, not a contents line, page number, heading or question."""
+    """An answer sentence: long enough, not a contents line, page number, heading, title or question."""
     s = sentence.strip()
     return (
         len(s) >= min_chars
@@ -67,6 +69,7 @@ def is_quotable(sentence: str, min_chars: int) -> bool:
         and not _LONE_NUMBER.match(s)
         and not _is_caps(s)
         and not s.endswith(("?", "？"))
+        and not (len(s) < MAX_TITLE_CHARS and s[-1:].isalpha() and s.isascii())  # "The Debian archives"
     )
 
 
@@ -90,11 +93,16 @@ def _line_groups(piece: str) -> list[str]:
 
 
 def split_sentences(text: str) -> list[str]:
-    out = []
+    """Sentences in order; one that announces what follows ("There are two types:") keeps its first item."""
+    out: list[str] = []
     for piece in _SENTENCE_END.split(text):
         for group in _line_groups(piece) if len(piece) > MAX_SENTENCE_CHARS else [piece]:
             sentence = join_lines(group.splitlines())
-            if sentence:
+            if not sentence:
+                continue
+            if out and out[-1].endswith(":") and len(out[-1]) + len(sentence) < MAX_SENTENCE_CHARS:
+                out[-1] += " " + sentence
+            else:
                 out.append(sentence)
     return out
 
@@ -107,8 +115,24 @@ def _title_end(lines: list[str], start: int) -> int:
     return start + 1
 
 
+def _question_title_end(lines: list[str], start: int) -> int:
+    """Index after an unnumbered FAQ question standing on its own lines at `start` ("How many Debian
+    distributions are there?" whose number the chunker left in the previous chunk), or `start` if none."""
+    if not lines[start][:1].isupper():
+        return start
+    for i in range(start, min(start + MAX_TITLE_LINES, len(lines))):
+        line = lines[i]
+        if line.endswith(("?", "？")):
+            return i + 1 if i + 1 < len(lines) and len(join_lines(lines[start : i + 1])) < 200 else start
+        # a finished sentence, a section number or a short title line ("The Debian archives") is no part of it
+        if not line or line.endswith((".", "!", ":")) or _SECTION_NUMBER.match(line) or len(line) < 50:
+            return start
+    return start
+
+
 def sections(text: str) -> list[Section]:
-    """Split a chunk into sections at numbered headings; all-caps lines and page numbers are dropped."""
+    """Split a chunk into sections at numbered headings and FAQ questions on their own lines; all-caps lines
+    and page numbers are dropped."""
     lines = [line.strip() for line in unwrap_hyphens(text).splitlines()]
     out = [Section()]
     body: list[str] = []
@@ -135,6 +159,14 @@ def sections(text: str) -> list[Section]:
         if _is_caps(line) or _LONE_NUMBER.match(line):
             i += 1
             continue
+        # a question line starts a section unless it carries on a wrapped sentence (a long unfinished line)
+        if not body or body[-1].endswith((".", "!", "?", ":", "？", "。")) or len(body[-1]) <= 60:
+            end = _question_title_end(lines, i)
+            if end > i:
+                close()
+                out.append(Section(heading=join_lines(lines[i:end])))
+                i = end
+                continue
         body.append(line)
         i += 1
     close()

@@ -27,6 +27,10 @@ def starts_section(text: str) -> bool:
     return bool(found) and bool(found[0].heading)
 
 
+def _carrying(chunk: Chunk, previous_id: str) -> Chunk:
+    return dataclasses.replace(chunk, metadata={**chunk.metadata, CONTINUES: previous_id})
+
+
 class SectionContinuation:
     """Adds, after each source, up to `max_chunks` following chunks of the same document that continue it."""
 
@@ -66,12 +70,14 @@ class SectionContinuation:
                 continue
             previous = hit.chunk
             for nxt in self.following(hit.chunk):
-                if nxt.id in placed:
+                if nxt.id in placed:  # retrieved above the chunk it continues: it stays, marked as carrying it on
+                    at = next(i for i, s in enumerate(out) if s.chunk.id == nxt.id)
+                    if CONTINUES not in out[at].chunk.metadata:
+                        out[at] = dataclasses.replace(out[at], chunk=_carrying(out[at].chunk, previous.id))
                     break
                 own = by_id.get(nxt.id)
                 score, relevance = max(hit.score, own.score if own else 0), max(hit.relevance, own.relevance if own else 0)
-                carried = dataclasses.replace(nxt, metadata={**nxt.metadata, CONTINUES: previous.id})
-                out.append(ScoredChunk(carried, score, relevance))
+                out.append(ScoredChunk(_carrying(nxt, previous.id), score, relevance))
                 placed.add(nxt.id)
                 previous = nxt
         if len(out) > len(sources):
