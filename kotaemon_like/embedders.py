@@ -16,10 +16,11 @@ import logging
 import os
 import tempfile
 import threading
+import time
 import warnings
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator, Literal, Sequence
+from typing import Callable, Iterator, Literal, Sequence
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -246,19 +247,29 @@ def export_onnx(path: str, quantize: bool = False, cache_dir: str = "", label: s
                 "installed; run `pip install onnx`, or use backend torch or torch-bf16"
             )
         root.mkdir(parents=True, exist_ok=True)
-        log.info("exporting %s to ONNX (once; cached in %s)", path, root)
+        # warnings, as the CLI shows them: the first start pauses here and must say why
+        steps = 3 if quantize else 2
+        started = time.perf_counter()
+        log.warning("embedder: exporting %s to ONNX%s, once (cached in %s); step 1/%d: tracing the model",
+                    label or path, " int8" if quantize else "", root, steps)
         # several workers may export at once: each writes its own temp folder, the rename is atomic
         with tempfile.TemporaryDirectory(dir=root, prefix=".export-") as tmp:
-            graph = _export_fused(path, Path(tmp))
+            graph = _export_fused(path, Path(tmp), lambda: log.warning(
+                "embedder: step 2/%d: fusing the attention layers (%.0f s so far)", steps, time.perf_counter() - started))
             if quantize:
+                log.warning("embedder: step 3/3: int8 weights (%.0f s so far)", time.perf_counter() - started)
                 graph = _quantize(graph, Path(tmp) / "int8.onnx")
             os.replace(graph, target)
+        log.warning("embedder: ONNX model ready in %.0f s: %s", time.perf_counter() - started, target)
     return target
 
 
-def _export_fused(path: str, tmp: Path) -> Path:
+def _export_fused(path: str, tmp: Path, on_fuse: Callable[[], None] = lambda: None) -> Path:
     import torch
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # a bar per weight file would break up the step lines
 
     try:  # eager attention exports as the MatMul/Softmax pattern onnxruntime fuses into its Attention kernel
         model = SentenceTransformer(path, device="cpu", model_kwargs={"attn_implementation": "eager"})
@@ -289,6 +300,7 @@ def _export_fused(path: str, tmp: Path) -> Path:
         return raw
     from onnxruntime.transformers.optimizer import optimize_model
 
+    on_fuse()
     fused = tmp / "fused.onnx"
     optimized = optimize_model(
         str(raw), model_type="bert", num_heads=config.num_attention_heads, hidden_size=config.hidden_size
@@ -300,12 +312,26 @@ def _export_fused(path: str, tmp: Path) -> Path:
 def _quantize(graph: Path, out: Path) -> Path:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    # per-channel int8 weights: per-tensor scales cost MiniLM 0.05 of cosine to fp32, per channel 0.006
-    quantize_dynamic(
-        str(graph), str(out), weight_type=QuantType.QInt8, per_channel=True,
-        extra_options={"DefaultTensorType": ONNX_FLOAT},
-    )
+    # onnxruntime advises, on the root logger, a pre-processing step meant for static image models
+    advice = _DropMessages("Please consider to run pre-processing")
+    logging.getLogger().addFilter(advice)
+    try:  # per-channel int8 weights: per-tensor scales cost MiniLM 0.05 of cosine to fp32, per channel 0.006
+        quantize_dynamic(
+            str(graph), str(out), weight_type=QuantType.QInt8, per_channel=True,
+            extra_options={"DefaultTensorType": ONNX_FLOAT},
+        )
+    finally:
+        logging.getLogger().removeFilter(advice)
     return out
+
+
+class _DropMessages(logging.Filter):
+    def __init__(self, prefix: str):
+        super().__init__()
+        self.prefix = prefix
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(self.prefix)
 
 
 @lru_cache(maxsize=4)

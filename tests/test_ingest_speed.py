@@ -5,6 +5,7 @@ No timings here (those live in bench/ingest.py): only that speed changed nothing
 
 from __future__ import annotations
 
+import logging
 import shutil
 
 import numpy as np
@@ -73,8 +74,9 @@ def test_streamed_pdf_refuses_what_load_refuses(sample_pdfs, tmp_path):
 
 
 @pytest.fixture(scope="session")
-def onnx_cache(tmp_path_factory):
-    return str(tmp_path_factory.mktemp("onnx-cache"))
+def onnx_cache():
+    """The cache every `kl` command uses: a model exported here is exported once per machine, not per session."""
+    return ""
 
 
 @pytest.fixture(scope="session")
@@ -113,13 +115,21 @@ def test_backends_embed_like_fp32(embedder, sample_texts, onnx_cache, backend, m
 
 
 @pytest.mark.slow
-def test_onnx_export_is_cached(onnx_cache, sample_texts):
+def test_onnx_export_says_what_it_does_once_then_is_cached(tmp_path, caplog):
     from kotaemon_like.embedders import export_onnx, resolve_model
 
-    first = export_onnx(resolve_model("all-MiniLM-L6-v2"), quantize=False, cache_dir=onnx_cache, label="all-MiniLM-L6-v2")
+    model, cache = resolve_model("all-MiniLM-L6-v2"), str(tmp_path / "fresh-cache")
+    with caplog.at_level(logging.WARNING, logger="kotaemon_like.embedders"):
+        first = export_onnx(model, quantize=False, cache_dir=cache, label="all-MiniLM-L6-v2")
+    steps = [r.getMessage() for r in caplog.records if r.name == "kotaemon_like.embedders"]
+    # the first start pauses for the export: it must say so as it goes, not sit silent
+    assert "exporting all-MiniLM-L6-v2 to ONNX, once" in steps[0] and "step 1/2" in steps[0]
+    assert "step 2/2" in steps[1] and steps[-1].startswith("embedder: ONNX model ready in ")
+    caplog.clear()
     mtime = first.stat().st_mtime_ns
-    again = export_onnx(resolve_model("all-MiniLM-L6-v2"), quantize=False, cache_dir=onnx_cache, label="all-MiniLM-L6-v2")
-    assert again == first and again.stat().st_mtime_ns == mtime
+    with caplog.at_level(logging.INFO, logger="kotaemon_like.embedders"):
+        again = export_onnx(model, quantize=False, cache_dir=cache, label="all-MiniLM-L6-v2")
+    assert again == first and again.stat().st_mtime_ns == mtime and not caplog.records
 
 
 # ---------------------------------------------------------------- the pipeline

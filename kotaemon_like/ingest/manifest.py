@@ -8,11 +8,27 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..embedders import DISTINCT_NAME_SUFFIX
 from ..stores import sqlite_db
+
+
+INT8_SUFFIX = DISTINCT_NAME_SUFFIX["onnx-int8"]
 
 
 class IndexMismatchError(Exception):
     """The index on disk was built by another embedder than the config names."""
+
+
+def _model(name: str) -> str:
+    return name.removesuffix(INT8_SUFFIX)
+
+
+def _precision(name: str) -> str:
+    return "int8" if name.endswith(INT8_SUFFIX) else "fp32"
+
+
+def _same_model_other_precision(stored: str, configured: str) -> bool:
+    return stored != configured and _model(stored) == _model(configured)
 
 
 @dataclass(frozen=True)
@@ -54,6 +70,13 @@ class Manifest:
                 )
                 return
         if meta["embedder"] != name or int(meta.get("dim", dim)) != dim:
+            if _same_model_other_precision(meta["embedder"], name):
+                raise IndexMismatchError(
+                    f"the index in {self.path.parent} holds {_precision(meta['embedder'])} vectors of "
+                    f"'{_model(meta['embedder'])}' but embedder.backend now makes {_precision(name)} ones (onnx-int8 "
+                    "is the default since it indexes ~2x faster); run `kl reindex` once to rebuild it, "
+                    f"or keep the old index with embedder.backend: {'torch' if name.endswith(INT8_SUFFIX) else 'onnx-int8'}"
+                )
             raise IndexMismatchError(
                 f"the index in {self.path.parent} was built with embedder '{meta['embedder']}' (dim {meta.get('dim')}) "
                 f"but the config names '{name}' (dim {dim}); run `kl reindex` to rebuild it, "

@@ -25,6 +25,7 @@ from .scanner import FolderScanner, is_ignored
 
 log = logging.getLogger(__name__)
 CLOSED_QUIET_S = 0.1
+TICK_S = 0.05  # the loop's longest sleep: reconciliation requests and held jobs are looked at this often
 QUEUE_CHECK_S = 1.0  # how often the watcher asks the queue whether jobs may have been lost
 
 
@@ -75,8 +76,21 @@ class FolderWatcher(FileSystemEventHandler):
             self._note(event.dest_path, "index")
         elif event.event_type == "deleted":
             self._note(event.src_path, "delete")
-        else:  # created, modified, closed
+        elif event.event_type == "attrib" and self._pending_index(event.src_path):
+            # a copy ends with chmod/utime after closing: that keeps the short after-close wait, and
+            # a changed mtime still restarts the full one when the file's stat is checked
+            return
+        else:  # created, modified, closed, attrib of a file nothing was pending for
             self._note(event.src_path, "index", closed=event.event_type == "closed")
+
+    def _pending_index(self, path: str | bytes) -> bool:
+        try:
+            source = self.scanner.source_of(Path(os.fsdecode(path)))
+        except ValueError:
+            return False
+        with self._lock:
+            entry = self._pending.get(source)
+            return entry is not None and entry.action == "index"
 
     def _note(self, path: str | bytes, action: str, closed: bool = False) -> None:
         path = Path(os.fsdecode(path))
@@ -93,12 +107,21 @@ class FolderWatcher(FileSystemEventHandler):
             self._pending[source] = _Pending(action, first, now, _stat(path) if action == "index" else None, closed)
 
     # -- the settling loop (own thread) --------------------------------------------------------
+    def _quiet(self, entry: _Pending) -> float:
+        return min(self.quiet_s, CLOSED_QUIET_S) if entry.closed else self.quiet_s
+
+    def _next_due(self) -> float:
+        """Seconds until the next pending file may have settled (at most one loop tick)."""
+        now = time.monotonic()
+        with self._lock:
+            dues = [entry.last_change + self._quiet(entry) - now for entry in self._pending.values()]
+        return max(0.0, min([TICK_S, *dues]))
+
     def _settled(self) -> list[Job]:
         now, ready = time.monotonic(), []
         with self._lock:
             for source, entry in list(self._pending.items()):
-                quiet = min(self.quiet_s, CLOSED_QUIET_S) if entry.closed else self.quiet_s
-                if now - entry.last_change < quiet:
+                if now - entry.last_change < self._quiet(entry):
                     continue
                 path = self.scanner.path_of(source)
                 if entry.action == "index":
@@ -110,7 +133,8 @@ class FolderWatcher(FileSystemEventHandler):
                         continue
                 del self._pending[source]
                 ready.append(Job(source=source, action=entry.action, event_time=entry.first_event))
-        return ready
+        # removals first (quick), then the smallest files: what settled together is searchable soonest
+        return sorted(ready, key=lambda job: (job.action != "delete", (_stat(self.scanner.path_of(job.source)) or (0,))[0]))
 
     def _publish(self, jobs: list[Job]) -> None:
         for job in jobs:
@@ -155,7 +179,7 @@ class FolderWatcher(FileSystemEventHandler):
         """Queue whatever changed while nothing was watching; returns the number of jobs."""
         plan = self.scanner.plan()
         now = time.time()
-        jobs = [Job(s, "index", now) for s in plan.to_index] + [Job(s, "delete", now) for s in plan.deleted]
+        jobs = [Job(s, "delete", now) for s in plan.deleted] + [Job(s, "index", now) for s in plan.to_index]
         self._publish(jobs)
         if jobs:
             log.info("reconciled folder: %d new, %d changed, %d deleted", len(plan.new), len(plan.changed), len(plan.deleted))
@@ -164,7 +188,8 @@ class FolderWatcher(FileSystemEventHandler):
     def _loop(self) -> None:
         last_reconcile = time.monotonic()
         retry_at = 0.0
-        while not self._stop.wait(0.05):
+        # sleep until a file may have settled rather than to the next fixed tick: the wait is part of freshness
+        while not self._stop.wait(self._next_due()):
             try:
                 self._check_queue()
                 due = time.monotonic() - last_reconcile >= self.reconcile_s
