@@ -1,17 +1,20 @@
 """Freshness: time from copying a PDF into the watched folder until a phrase from its last page is found.
 
-    python bench/freshness.py [--runs 5] [--files a.pdf b.pdf ...]
+    python bench/freshness.py [--runs 5] [--files a.pdf b.pdf ...] [--backends redis] [--config FILE]
 
 Backends: `embedded` (in-process queue) and `redis` (a redis-server started on a free 127.0.0.1 port;
 the worker runs in this process but every job travels through the Redis Stream). `direct_p50_s` is the
 same file indexed by calling the pipeline directly, so the queue path's overhead is the difference.
-Prints one JSON object per file and backend; writes bench/results/freshness.json.
+`cpu_s` / `direct_cpu_s` are this process's CPU seconds per file (worker, watcher and this poll loop
+included): on a shared machine they say more than wall times. `load_1m` is the load average before the
+runs of each row. Prints one JSON object per file and backend; writes bench/results/freshness.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import socket
 import statistics
@@ -72,8 +75,8 @@ def start_redis(folder: Path) -> tuple[subprocess.Popen, str]:
     return proc, f"redis://127.0.0.1:{port}/0"
 
 
-def settings_for(work: Path, queue: dict) -> Path:
-    config = yaml.safe_load((ROOT / "config" / "default.yaml").read_text())
+def settings_for(work: Path, queue: dict, base: Path) -> Path:
+    config = yaml.safe_load(base.read_text())
     config["paths"] = {"knowledge": str(work / "knowledge"), "index": str(work / "index")}
     config["queue"] = queue
     path = work / "config.yaml"
@@ -81,8 +84,8 @@ def settings_for(work: Path, queue: dict) -> Path:
     return path
 
 
-def measure_backend(backend: str, files: list[str], runs: int, work: Path, queue: dict) -> list[dict]:
-    settings = registry.load(settings_for(work, queue))
+def measure_backend(backend: str, files: list[str], runs: int, work: Path, queue: dict, base: Path) -> list[dict]:
+    settings = registry.load(settings_for(work, queue, base))
     service = IngestService(settings, watch=True, workers=1)
     service.start()
     kb, rows = service.kb, []
@@ -90,11 +93,12 @@ def measure_backend(backend: str, files: list[str], runs: int, work: Path, queue
     try:
         for name in files:
             page, phrase = last_page_phrase(PDFS / name)
-            times = []
+            load = os.getloadavg()[0]
+            times, cpu = [], []
             for run in range(runs):
                 source = f"{backend}-{run}-{name}"
                 target = work / "knowledge" / source
-                start = time.perf_counter()
+                start, cpu_start = time.perf_counter(), time.process_time()
                 shutil.copy(PDFS / name, target)
                 deadline = start + 120
                 while not found(kb, source, page, phrase):
@@ -102,22 +106,27 @@ def measure_backend(backend: str, files: list[str], runs: int, work: Path, queue
                         raise RuntimeError(f"{source} not searchable after 120 s")
                     time.sleep(0.01)
                 times.append(time.perf_counter() - start)
+                cpu.append(time.process_time() - cpu_start)
                 target.unlink()
                 while kb.keyword_index.sources().get(source):
                     time.sleep(0.05)
-            direct = []
+            direct, direct_cpu = [], []
             for run in range(runs):
                 source = f"direct-{run}-{name}"
                 shutil.copy(PDFS / name, work / "direct" / source)
-                start = time.perf_counter()
+                start, cpu_start = time.perf_counter(), time.process_time()
                 result = direct_indexer.index_file(source)
                 direct.append(time.perf_counter() - start)
+                direct_cpu.append(time.process_time() - cpu_start)
             with pymupdf.open(PDFS / name) as doc:
                 pages = doc.page_count
             row = {
                 "file": name, "backend": backend, "pages": pages, "chunks": result.chunks, "runs": runs,
                 "p50_s": round(statistics.median(times), 3), "p95_s": round(percentile(times, 0.95), 3),
                 "direct_p50_s": round(statistics.median(direct), 3),
+                "direct_p95_s": round(percentile(direct, 0.95), 3),
+                "cpu_s": round(statistics.median(cpu), 2), "direct_cpu_s": round(statistics.median(direct_cpu), 2),
+                "load_1m": round(load, 2), "embedder": kb.embedder.name,
             }
             row["overhead_pct"] = round(100 * (row["p50_s"] - row["direct_p50_s"]) / row["p50_s"], 1)
             print(json.dumps(row), flush=True)
@@ -132,6 +141,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--files", nargs="+", default=FILES)
     parser.add_argument("--backends", nargs="+", default=["embedded", "redis"])
+    parser.add_argument("--config", type=Path, default=ROOT / "config" / "default.yaml", help="parts to index with")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "freshness.json")
     args = parser.parse_args()
     rows = []
@@ -146,7 +156,7 @@ def main() -> None:
                 redis_proc, url = start_redis(work)
                 queue = {"type": "redis", "url": url}
             try:
-                rows += measure_backend(backend, args.files, args.runs, work, queue)
+                rows += measure_backend(backend, args.files, args.runs, work, queue, args.config)
             finally:
                 if redis_proc:
                     redis_proc.terminate()
