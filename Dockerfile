@@ -84,7 +84,7 @@ ARG KL_UID=10001
 ARG KL_GID=10001
 RUN groupadd --system --gid ${KL_GID} kl \
     && useradd --system --uid ${KL_UID} --gid kl --home-dir /app --shell /usr/sbin/nologin kl \
-    && mkdir -p /data/knowledge /data/index /data/state /app \
+    && mkdir -p /data/knowledge /data/tenants /data/index /data/state /app \
     && chown -R kl:kl /data /app
 
 COPY --from=build /opt/venv /opt/venv

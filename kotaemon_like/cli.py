@@ -177,7 +177,7 @@ def run_chat(settings: Settings, tenant: str | None = None) -> int:
     return 0
 
 
-def run_ingest(settings: Settings, watch: bool, workers: int, metrics_port: int | None) -> int:
+def run_ingest(settings: Settings, watch: bool, workers: int, metrics_port: int | None, all_tenants: bool = False) -> int:
     import signal
 
     from .ingest_service import IngestService
@@ -186,11 +186,17 @@ def run_ingest(settings: Settings, watch: bool, workers: int, metrics_port: int 
     port = metrics_port or settings.worker.metrics_port
     if port:
         serve_metrics(port)
-    service = IngestService(settings, watch=watch, workers=workers)
+    if all_tenants:
+        from .tenants.ingest import AllTenantsIngest
+
+        service = AllTenantsIngest(settings, watch=watch, workers=workers, refresh_s=settings.tenants.refresh_s)
+    else:
+        service = IngestService(settings, watch=watch, workers=workers)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: service.request_stop())
     service.start()
-    what = " and ".join(p for p, on in (("watching " + str(settings.paths.knowledge), watch), (f"{workers} worker(s)", workers)) if on)
+    folders = "every active tenant's folder" if all_tenants else str(settings.paths.knowledge)
+    what = " and ".join(p for p, on in (("watching " + folders, watch), (f"{workers} worker(s)", workers)) if on)
     print(f"{what}; queue: {settings.queue.type}. Ctrl-C to stop.", file=sys.stderr)
     healthy = service.wait()
     print("stopping: finishing the current job", file=sys.stderr)
@@ -280,6 +286,10 @@ def parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="index queued files (run several for more throughput)")
     worker.add_argument("--threads", type=int, default=None, help="worker threads in this process (default: worker.threads)")
     worker.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on this port")
+    for command in (watch, worker):
+        command.add_argument("--all-tenants", action="store_true",
+                             help="every active tenant, the default one included; tenants added later are picked up "
+                                  "within tenants.refresh_s")
     orders = sub.add_parser("demo-orders", help="the demo orders API the order_status plugin talks to")
     orders.add_argument("--host", default="127.0.0.1")
     orders.add_argument("--port", type=int, default=8081)
@@ -307,6 +317,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = registry.load(args.config)
         if args.command == "tenants" or (args.command == "keys" and (getattr(args, "kind", None) or args.action == "rotate")):
             return cli_tenants.run(args, settings)
+        if getattr(args, "all_tenants", False) and getattr(args, "tenant", None):
+            raise ConfigError("give either --tenant or --all-tenants, not both")
         if args.command not in cli_conversations.COMMANDS:  # those take the tenant's accounts, not its folders
             settings = cli_tenants.for_tenant(settings, getattr(args, "tenant", None))
         print(f"kl: config {settings.source_file}; knowledge {settings.paths.knowledge.resolve()}; "
@@ -327,7 +339,8 @@ def main(argv: list[str] | None = None) -> int:
             workers = args.workers
             if workers is None:
                 workers = settings.worker.threads if settings.queue.type == "memory" else 0
-            return run_ingest(settings, watch=True, workers=workers, metrics_port=args.metrics_port)
+            return run_ingest(settings, watch=True, workers=workers, metrics_port=args.metrics_port,
+                              all_tenants=args.all_tenants)
         if args.command == "worker":
             if settings.queue.type == "memory":
                 raise ConfigError(
@@ -335,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
                     "use `kl watch` (it runs workers too) or set queue.type: redis"
                 )
             return run_ingest(settings, watch=False, workers=args.threads or settings.worker.threads,
-                              metrics_port=args.metrics_port)
+                              metrics_port=args.metrics_port, all_tenants=args.all_tenants)
         if args.command in cli_conversations.COMMANDS:
             return cli_conversations.run(args, settings)
         if args.command == "usage":

@@ -215,6 +215,7 @@ class ServerSettings(BaseModel):
 class TenantSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     loaded_max: int = Field(8, gt=0)  # tenants whose index and engine stay loaded (least recently used unloaded)
+    refresh_s: float = Field(10, gt=0)  # `kl watch/worker --all-tenants` reads the tenant list this often
 
 
 class CacheSettings(BaseModel):

@@ -102,7 +102,7 @@ def test_start_order_is_gated_on_health(compose):
         for dep, how in (service.get("depends_on") or {}).items():
             assert how.get("condition") == "service_healthy", f"{name} starts before {dep} is healthy"
             assert "profiles" not in svc[dep], f"{name} depends on {dep}, which only runs with a profile"
-    wants = {"app": {"redis", "qdrant", "postgres"}, "indexer": {"redis", "qdrant", "postgres"}, "watcher": {"redis"},
+    wants = {"app": {"redis", "qdrant", "postgres"}, "indexer": {"redis", "qdrant", "postgres"}, "watcher": {"redis", "postgres"},
              "proxy": {"app"}, "prometheus": {"app"}, "grafana": {"prometheus"}}
     for name, deps in wants.items():
         assert deps <= set(svc[name].get("depends_on", {})), f"{name} should wait for {sorted(deps)}"
@@ -398,8 +398,8 @@ class Rehearsal:
 
     def __init__(self, folder: Path, compose: dict, database_url: str, replicas: dict[str, int] | None = None):
         self.folder, self.compose, self.database_url = folder, compose, database_url
-        self.knowledge, self.index, self.state = (folder / d for d in ("knowledge", "index", "state"))
-        for d in (self.knowledge, self.index, self.state):
+        self.knowledge, self.index, self.tenants, self.state = (folder / d for d in ("knowledge", "index", "tenants", "state"))
+        for d in (self.knowledge, self.index, self.tenants, self.state):
             d.mkdir()
         self.instances = {name if i == 1 else f"{name}-{i}": name for name in CONTAINER_PORTS
                           for i in range(1, (replicas or {}).get(name, 1) + 1)}
@@ -430,7 +430,7 @@ class Rehearsal:
         for key, value in (self.compose["services"][self.instances[name]].get("environment") or {}).items():
             env[key] = "" if value is None else str(value)
         env.update({"REDIS_URL": self.redis.url, "ORDERS_URL": self.url("orders"), "KL_KNOWLEDGE_DIR": str(self.knowledge),
-                    "KL_INDEX_DIR": str(self.index), "KL_STATE_DIR": str(self.state), "KL_PLUGINS_DIR": str(ROOT / "plugins"),
+                    "KL_INDEX_DIR": str(self.index), "KL_TENANTS_DIR": str(self.tenants), "KL_STATE_DIR": str(self.state), "KL_PLUGINS_DIR": str(ROOT / "plugins"),
                     "ORDERS_DATA": str(ROOT / "data" / "orders.json"), "KL_API_KEY": ""})
         if "KL_DATABASE_URL" in env:  # conversations and the keyword index: a PostgreSQL server on loopback
             env["KL_DATABASE_URL"] = self.database_url
