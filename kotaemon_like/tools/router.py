@@ -176,8 +176,10 @@ class ToolRouter:
         self._example_vectors(phrases)
 
         def similar(_: str, examples: Sequence[str]) -> float:
+            # on the relevance scale the knowledge base's score uses, so the bars mean the same with any embedder
+            # (e5 cosines of unrelated phrases sit near 0.8, MiniLM's near 0.1)
             latin = [e for e in examples if not has_cjk(e)]
-            return float(np.max(self._example_vectors(latin) @ query)) if latin else 0.0
+            return self.embedder.relevance(float(np.max(self._example_vectors(latin) @ query))) if latin else 0.0
 
         return similar
 
