@@ -29,14 +29,24 @@ def test_the_set_is_big_enough_and_bilingual():
     assert sum(r["expect"] is None for r in ROWS) >= 40 and sum(r["expect"] is not None for r in ROWS) >= 40
 
 
+# the splits tuned on; the unseen split has its own floor below (two of its 44 questions are hijacked)
 @pytest.mark.parametrize("row", [r for r in ROWS if r["expect"] is None and r["split"] != "unseen"], ids=lambda r: f"{r['split']}: {r['text']}")
 def test_no_knowledge_question_is_hijacked(routes, row):
     assert routes[row["text"]] is None
 
 
 def test_requests_reach_the_right_plugin(routes):
-    # the test split is measured by bench/routing.py (and shown in README), not asserted: it is never tuned on
-    for split in ("tune", "dev", "held"):
+    # every split tuned on routes all its requests right; 5 % is the margin
+    for split in ("tune", "dev", "held", "test"):
         requests = [r for r in ROWS if r["expect"] is not None and r["split"] == split]
         wrong = [(r["text"], routes[r["text"]]) for r in requests if routes[r["text"]] != r["expect"]]
         assert len(wrong) <= 0.05 * len(requests), f"{split}: {wrong}"
+
+
+def test_the_unseen_split_does_not_regress(routes):
+    # never tuned on: its first measurement (bench/routing.py, README) is the floor, not the target (95 %, no hijack)
+    unseen = [r for r in ROWS if r["split"] == "unseen"]
+    hijacked = [r["text"] for r in unseen if r["expect"] is None and routes[r["text"]] is not None]
+    requests = [r for r in unseen if r["expect"] is not None]
+    right = sum(routes[r["text"]] == r["expect"] for r in requests)
+    assert len(hijacked) <= 2 and right >= 48, (hijacked, right)
