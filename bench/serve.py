@@ -1,7 +1,7 @@
 """Load on `kl serve`: N concurrent chat sessions over HTTP, streamed (SSE) and as one JSON object, vs the same
 turns through chat.py in-process.
 
-    python bench/serve.py [--concurrency 1 8 32 64] [--requests 64] [--quick]
+    python bench/serve.py [--concurrency 1 8 32 64] [--requests 64] [--quick] [--limiter] [--baseline-root DIR]
 
 Per path: first-token and total latency (for JSON both are the whole response), and the server's CPU
 milliseconds per turn (from /proc: on a shared machine that stays meaningful when wall times are not).
@@ -9,6 +9,9 @@ milliseconds per turn (from /proc: on a shared machine that stays meaningful whe
 Two generators: `extractive` (no LLM) and `llm` (the fake OpenAI-compatible server from tests/fake_llm.py,
 streaming at a fixed token rate, so the numbers show the server's own overhead, not a model's speed).
 Prints one JSON object per generator, path (http / inprocess) and concurrency; writes bench/results/serve.json.
+Rate limits are off on every server (one load generator would be refused), except with `--limiter`: a third
+server counts every request against limits set too high to refuse any (`limiter on` rows), which is the
+limiter's whole cost per turn.
 """
 
 from __future__ import annotations
@@ -139,7 +142,10 @@ def wait_ready(url: str, server: subprocess.Popen, timeout_s: float = 600) -> No
     raise RuntimeError(f"kl serve not ready after {timeout_s}s")
 
 
-def config_for(work: Path, kind: str, llm_url: str, code: Path = ROOT) -> Path:
+LIMITS_NEVER_REACHED = "1000000/minute"
+
+
+def config_for(work: Path, kind: str, llm_url: str, code: Path = ROOT, limiter: bool = False) -> Path:
     """The default config of the checkout at `code`, on the bench's folders (a baseline keeps its own index and
     databases: their formats may differ)."""
     config = yaml.safe_load((code / "config" / "default.yaml").read_text())
@@ -150,14 +156,15 @@ def config_for(work: Path, kind: str, llm_url: str, code: Path = ROOT) -> Path:
     config["server"] = {"embedded_ingest": False}
     if "rate_limits" in (code / "kotaemon_like" / "config.py").read_text():  # a checkout that has them
         # the load generator is one address opening a conversation per turn: limits would answer 429
-        config["server"]["rate_limits"] = dict.fromkeys(("conversations_per_ip", "messages_per_ip", "messages_per_key"))
+        config["server"]["rate_limits"] = dict.fromkeys(("conversations_per_ip", "messages_per_ip", "messages_per_key"),
+                                                        LIMITS_NEVER_REACHED if limiter else None)
     if "cache" in config:
         config["cache"] = {**config["cache"], "enabled": False}  # repeated questions: measure turns, not cache hits
     config["tools"] = {"folder": str(work / "no-plugins"), "reload": False}
     if kind == "llm":
         config["generator"] = {"type": "litellm", "model": "openai/fake", "api_base": llm_url, "api_key_env": "KL_BENCH_KEY",
                                "max_retries": 0, "first_token_timeout_s": 30, "timeout_s": 60}
-    path = work / f"{kind}{'' if code == ROOT else '-baseline'}.yaml"
+    path = work / f"{kind}{'' if code == ROOT else '-baseline'}{'-limiter' if limiter else ''}.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
 
@@ -181,6 +188,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="concurrency 1 and 8, 16 turns")
     parser.add_argument("--baseline-root", type=Path, help="also serve from this checkout (e.g. a worktree of the previous "
                         "release) and measure it side by side")
+    parser.add_argument("--limiter", action="store_true", help="also serve with the rate limiter counting every request")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "serve.json")
     args = parser.parse_args()
     if args.quick:
@@ -205,6 +213,8 @@ def main() -> None:
             kb = registry.build_knowledge_base(settings)
             engine = registry.build_chat(kb)
             servers = {"": start_server(ROOT, config_for(work, kind, fake.url))}
+            if args.limiter:
+                servers["limiter on "] = start_server(ROOT, config_for(work, kind, fake.url, limiter=True))
             if args.baseline_root:
                 baseline_config = config_for(work, kind, fake.url, args.baseline_root)
                 subprocess.run([sys.executable, "-m", "kotaemon_like.cli", "--config", str(baseline_config), "index"],
