@@ -13,6 +13,8 @@ nDCG@10, Recall@10 and MRR@10 (ir-measures, pytrec_eval backend).
 (judgements cut to those documents), `--max-queries M` the first M of those: fewer distractors, so
 figures are higher than on the whole set; compare embedders only within one such subset.
 `--hybrid-weights V:K,...` adds hybrid rows with other vector:keyword weights (same index, same queries).
+`--without-translation` adds a `hybrid-no-translate` row (the hybrid without the Chinese gloss lists), the
+baseline for query translation; `--only hybrid,...` skips the other retrievers.
 """
 
 from __future__ import annotations
@@ -148,6 +150,7 @@ def indexed(settings, corpus: list[dict]):
 def evaluate(
     name: str, data: Path, qrels_path: Path, config: str | None, max_docs: int | None = None,
     max_queries: int | None = None, hybrid_weights: list[tuple[float, float]] = (),
+    without_translation: bool = False, only: set[str] | None = None,
 ) -> list[dict]:
     settings = registry.load(config)
     qrels = read_qrels(qrels_path)
@@ -158,9 +161,17 @@ def evaluate(
         base = settings.retriever.params
         built = {}
         variants = [f"hybrid@{v:g}:{k:g}" for v, k in hybrid_weights]
+        variants += ["hybrid-no-translate"] if without_translation else []
         for kind in ("keyword", "vector", "hybrid", "plain_rrf", *variants):
+            if only and kind not in only and kind.split("@")[0] not in only and kind != "hybrid-no-translate":
+                continue
             if kind == "plain_rrf":
                 retriever = PlainRRF(built["vector"], built["keyword"])
+            elif kind == "hybrid-no-translate":
+                retriever = registry.build(
+                    "retriever", PartSpec(type="hybrid", params={**base, "translate": False}),
+                    settings, embedder=kb.embedder, vector_store=kb.vector_store, keyword_index=kb.keyword_index,
+                )
             elif kind.startswith("hybrid@"):
                 v, k = (float(x) for x in kind.split("@")[1].split(":"))
                 retriever = registry.build(
@@ -204,6 +215,8 @@ def main() -> None:
     parser.add_argument("--max-docs", type=int, help="index only the first N documents of each corpus (quick mode)")
     parser.add_argument("--max-queries", type=int, help="ask only the first M queries judged on them")
     parser.add_argument("--hybrid-weights", default="", help="extra hybrid rows, vector:keyword pairs, e.g. 0.8:0.2,1:0.4")
+    parser.add_argument("--without-translation", action="store_true", help="add a hybrid row without query translation")
+    parser.add_argument("--only", default="", help="comma-separated retrievers to run (default: all)")
     parser.add_argument("--sets", default="", help=f"comma-separated subset of {','.join(DATASETS)}")
     args = parser.parse_args()
     weights = [tuple(float(x) for x in pair.split(":")) for pair in args.hybrid_weights.split(",") if pair]
@@ -212,13 +225,14 @@ def main() -> None:
     sets = {args.name or args.data.name: (args.data, args.qrels)} if args.data else DATASETS
     if args.sets:
         sets = {name: sets[name] for name in args.sets.split(",")}
-    partial = args.data or args.max_docs or args.max_queries or args.sets
+    partial = args.data or args.max_docs or args.max_queries or args.sets or args.only
     out = args.out or (None if partial else ROOT / "bench" / "results" / "retrieval.json")
     config = args.config or str(ROOT / "config" / "default.yaml")
     rows = [
         {**row, "max_docs": args.max_docs, "max_queries": args.max_queries}
         for name, (data, qrels) in sets.items()
-        for row in evaluate(name, data, qrels, config, args.max_docs, args.max_queries, weights)
+        for row in evaluate(name, data, qrels, config, args.max_docs, args.max_queries, weights,
+                            args.without_translation, set(filter(None, args.only.split(","))))
     ]
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -171,11 +171,12 @@ def build_retriever(kb: KnowledgeBase) -> Retriever:
 NEEDS_EMBEDDER = {"extractive"}
 
 
-def build_generator(settings: Settings, embedder: Embedder | None = None) -> Generator:
+def build_generator(settings: Settings, embedder: Embedder | None = None, translator=None) -> Generator:
+    """The configured generator; `translator` (the retriever's) lets the extractive one rank across languages."""
     spec = settings.generator
 
     def one(child: PartSpec, where: str = "generator") -> Generator:
-        deps = {"embedder": embedder} if child.type in NEEDS_EMBEDDER else {}
+        deps = {"embedder": embedder, "translator": translator} if child.type in NEEDS_EMBEDDER else {}
         return build("generator", child, settings, where, **deps)
 
     if spec.type == "fallback":
@@ -274,7 +275,9 @@ def build_chat(kb: KnowledgeBase, toolbox=None, desk=None):
 
     settings = kb.settings
     embedder = DocumentVectorCache(kb.embedder)  # the gate and the extractive generator embed the same chunks
-    generator = build_generator(settings, embedder)
+    retriever = build_retriever(kb)
+    translator = getattr(retriever, "translator", None)  # Chinese questions over English text, when configured
+    generator = build_generator(settings, embedder, translator)
     chain = getattr(generator, "chain", [generator])
     llm = next((g for g in chain if hasattr(g, "complete")), None) if settings.chat.rewrite_with_llm else None
     memory = build_memory(settings)
@@ -285,11 +288,11 @@ def build_chat(kb: KnowledgeBase, toolbox=None, desk=None):
 
         pending = StorePendingQuestions(desk.store, desk.tenant, namespace="session:")
     return ChatEngine(
-        build_retriever(kb), generator, memory, settings.chat.min_relevance, llm=llm,
+        retriever, generator, memory, settings.chat.min_relevance, llm=llm,
         summarize_memory=bool(getattr(getattr(memory, "params", None), "summary", False)), toolbox=toolbox,
         conversations=desk,  # unbound: no client-given session id ever reaches an owned conversation
         pending=pending,
-        gate=RelevanceGate(chat.min_relevance, embedder, chat.min_similarity),
+        gate=RelevanceGate(chat.min_relevance, embedder, chat.min_similarity, translator=translator),
         # continuing a section reads neighbouring chunks from the keyword index's chunk table
         continuation=SectionContinuation(kb.keyword_index, chat.continue_chunks) if hasattr(kb.keyword_index, "pages") else None,
         cache=build_answer_cache(settings, desk.tenant if desk is not None else DEFAULT_TENANT),

@@ -3,6 +3,7 @@
 Candidates are the answer sentences of each source (see `passages`: never headings, contents lines or
 questions). Where a FAQ heading matches the question, the text under it is the answer. Otherwise sentences
 are ranked by meaning (the embedder's cosine to the question, when it can read the text) plus shared terms.
+A question the embedder cannot read is ranked against English sentences through its English gloss.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..components import Embedder, Message, ScoredChunk
 from ..retrievers.continuation import CONTINUES
+from ..retrievers.translate import QueryTranslator
 from ..stores.analyzer import term_overlap
 from .passages import is_quotable, sections
 
@@ -55,16 +57,25 @@ class ExtractiveGenerator:
     name = "extractive"
     reads_system_messages = False  # it quotes the sources; instructions cannot change what they say
 
-    def __init__(self, params: Params | None = None, embedder: Embedder | None = None):
+    def __init__(self, params: Params | None = None, embedder: Embedder | None = None,
+                 translator: QueryTranslator | None = None):
         self.params = params or self.Params()
         self.embedder = embedder
+        self.translator = translator  # Chinese questions over English sources: rank by the English gloss
 
     def _similarity(self, question: str, texts: list[str]) -> np.ndarray:
         """Cosine of each text to the question; zeros when there is no embedder or it cannot read the question."""
-        if self.embedder is None or not texts or self.embedder.coverage(question) < self.params.min_coverage:
+        if self.embedder is None or not texts:
             return np.zeros(len(texts))
-        query = self.embedder.embed_query(question)
-        return self.embedder.embed_documents(texts) @ query
+        if self.embedder.coverage(question) >= self.params.min_coverage:
+            return self.embedder.embed_documents(texts) @ self.embedder.embed_query(question)
+        gloss = self.translator.gloss(question) if self.translator is not None else None
+        if not gloss:
+            return np.zeros(len(texts))
+        # only the texts the embedder reads: its cosine to Chinese text says nothing
+        readable = [self.embedder.coverage(t) >= self.params.min_coverage for t in texts]
+        similarity = self.embedder.embed_documents(texts) @ self.embedder.embed_query(gloss)
+        return np.where(readable, similarity, 0.0)
 
     def candidates(self, question: str, sources: Sequence[ScoredChunk]) -> tuple[list[Candidate], dict[str, float]]:
         """Scored answer sentences, and the similarity of each heading to the question."""
@@ -97,12 +108,13 @@ class ExtractiveGenerator:
                         found.append(Candidate(number, position, sentence, heading, group, depth))
                         position += 1
         unique = list(dict.fromkeys(c.text for c in found))
+        gloss = self.translator.gloss(question) if self.translator is not None else None
         similarity = self._similarity(question, headings + unique)
         reads = bool(similarity.any())
         heading_score = {h: float(s) if reads else term_overlap(question, h) for h, s in zip(headings, similarity)}
         semantic = dict(zip(unique, similarity[len(headings):]))
         for c in found:
-            c.lexical = term_overlap(question, c.text)
+            c.lexical = max(term_overlap(question, c.text), term_overlap(gloss, c.text) if gloss else 0.0)
             c.semantic = float(semantic.get(c.text, 0.0))
             c.score = self.params.semantic_weight * c.semantic + self.params.lexical_weight * c.lexical
         return found, heading_score

@@ -1,7 +1,11 @@
 """The relevance gate: whether the retrieved chunks can answer a question at all, or the honest reply is
 "I don't know". One score is not enough: an off-topic question ("who won the world cup in 2018") still
 finds chunks sharing a word or two with it, whose keyword relevance clears any threshold that keeps
-reworded questions answered. Its meaning, though, is far from every chunk."""
+reworded questions answered. Its meaning, though, is far from every chunk.
+
+A question the embedder cannot read (Chinese, with an English-only embedder) is judged through its English
+gloss (translate.py) on the chunks the embedder can read: a cross-language hit must be close in meaning to the
+gloss, while Chinese chunks found by their own terms pass on relevance alone."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import logging
 from typing import Sequence
 
 from ..components import Embedder, ScoredChunk
+from .translate import QueryTranslator
 
 log = logging.getLogger(__name__)
 
@@ -20,11 +25,13 @@ class RelevanceGate:
     def __init__(
         self, min_relevance: float = 0.4, embedder: Embedder | None = None, min_similarity: float = 0.0,
         min_coverage: float = 0.8,  # share of the question's tokens the embedder must know for its cosine to count
+        translator: QueryTranslator | None = None,  # judges questions the embedder cannot read by their English gloss
     ):
         self.min_relevance = min_relevance
         self.embedder = embedder
         self.min_similarity = min_similarity
         self.min_coverage = min_coverage
+        self.translator = translator
 
     def similarity(self, query: str, hits: Sequence[ScoredChunk]) -> float | None:
         """Cosine of the question to its closest chunk, or None when the embedder cannot judge it.
@@ -44,7 +51,24 @@ class RelevanceGate:
         if not passing or self.min_similarity <= 0:
             return passing
         similarity = self.similarity(query, passing)
+        if similarity is None and self.translator is not None and (gloss := self.translator.gloss(query)):
+            return self.cross_language(gloss, passing)
         if similarity is not None and similarity < self.min_similarity:
             log.debug("gate: sources far from the question in meaning", extra={"similarity": round(similarity, 3)})
             return []
         return passing
+
+    def cross_language(self, gloss: str, hits: list[ScoredChunk]) -> list[ScoredChunk]:
+        """Of the hits the embedder can read, those within `min_similarity` of the gloss; the others as they are.
+
+        The hybrid retriever's gloss vector list already measured the cosine to the gloss for what it found."""
+        readable = [h for h in hits if self.embedder.coverage(h.chunk.text) >= self.min_coverage]
+        unknown = [h for h in readable if h.similarity is None]
+        cosine = {id(h): h.similarity for h in readable if h.similarity is not None}
+        if unknown:
+            vectors = self.embedder.embed_documents([h.chunk.text for h in unknown]) @ self.embedder.embed_query(gloss)
+            cosine.update((id(h), float(v)) for h, v in zip(unknown, vectors))
+        kept = [h for h in hits if id(h) not in cosine or cosine[id(h)] >= self.min_similarity]
+        if len(kept) < len(hits):
+            log.debug("gate: cross-language sources far from the gloss", extra={"dropped": len(hits) - len(kept)})
+        return kept

@@ -12,10 +12,15 @@ that without any per-dataset setting:
 
 `fusion: score` adds the min-max normalised scores under those weights; `fusion: rrf` uses the same
 weights in reciprocal rank fusion. bench/retrieval.py measures both against the single retrievers.
+
+With `translate: true` a Chinese query is also searched through its English dictionary gloss (translate.py),
+both lists, weighted by how little of the Chinese query the Chinese keyword list found: a Chinese question
+about English documents finds them, while Chinese text that answers in Chinese keeps the ranking.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
@@ -24,6 +29,7 @@ from pydantic import ConfigDict, Field
 from ..components import Embedder, Filter, KeywordIndex, ScoredChunk, VectorStore
 from .dedup import drop_near_duplicates
 from .single import KeywordRetriever, SingleParams, VectorRetriever
+from .translate import QueryTranslator
 
 WeightedList = tuple[float, list[ScoredChunk]]
 
@@ -80,6 +86,9 @@ class HybridRetriever:
         keyword_confidence_power: float = Field(2.0, ge=0)  # 0 = keyword weight ignores how well BM25 matched
         min_coverage: float = Field(0.8, ge=0, lt=1)  # below this share of known tokens the dense list is ignored
         rrf_k: int = Field(60, gt=0)
+        translate: bool = True  # also search a Chinese query's English gloss (CC-CEDICT), for English documents
+        translate_weight: float = Field(4.0, ge=0)  # the gloss lists' weight when the Chinese terms matched nothing
+        translate_candidates: int = Field(30, gt=0)  # taken from each gloss list
 
     def __init__(
         self, params: Params | None, embedder: Embedder, vector_store: VectorStore, keyword_index: KeywordIndex, **_: object
@@ -88,6 +97,10 @@ class HybridRetriever:
         self.embedder = embedder
         self.vector = VectorRetriever(None, embedder=embedder, vector_store=vector_store)
         self.keyword = KeywordRetriever(None, keyword_index=keyword_index)
+        self.translator = QueryTranslator() if self.params.translate else None
+        if self.translator is not None:
+            self.translator.warm_up()
+        self._readable = lru_cache(maxsize=20_000)(lambda text: embedder.coverage(text) >= self.params.min_coverage)
 
     def weights(self, query: str, keyword_hits: list[ScoredChunk]) -> tuple[float, float]:
         """(vector, keyword) weights for this query."""
@@ -97,6 +110,25 @@ class HybridRetriever:
         confidence = max((h.relevance for h in keyword_hits[:3]), default=0.0)
         return vector, self.params.keyword_weight * confidence ** self.params.keyword_confidence_power
 
+    def gloss_lists(self, query: str, gloss: str, keyword_hits: list[ScoredChunk], n: int, filter: Filter | None) -> list[WeightedList]:
+        """The gloss query's keyword and vector lists over the text the embedder reads (English), weighted as an
+        English query's lists would be, times how much of the query's Chinese words its own keyword hits missed."""
+        found = self.translator.found(query, [h.chunk.text for h in keyword_hits[:3]])
+        scale = self.params.translate_weight * (1.0 - found) ** 2
+        if scale <= 0:
+            return []
+        n = min(n, self.params.translate_candidates)
+        hits = self._english(self.keyword.candidates(gloss, n, filter))
+        w_vector, w_keyword = self.weights(gloss, hits)
+        lists = [(scale * w_keyword, hits)]
+        if w_vector > 0:
+            lists.append((scale * w_vector, self._english(self.vector.candidates(gloss, n, filter))))
+        return lists
+
+    def _english(self, hits: list[ScoredChunk]) -> list[ScoredChunk]:
+        # a gloss says nothing about Chinese chunks: their cosine to it is noise, their terms are not its terms
+        return [h for h in hits if self._readable(h.chunk.text)]
+
     def retrieve(self, query: str, k: int | None = None, filter: Filter | None = None) -> list[ScoredChunk]:
         k = k or self.params.top_k
         n = max(self.params.candidates, k)
@@ -105,5 +137,8 @@ class HybridRetriever:
         lists = [(w_keyword, keyword_hits)]
         if w_vector > 0:
             lists.append((w_vector, self.vector.candidates(query, n, filter)))
+        gloss = self.translator.gloss(query) if self.translator is not None else None
+        if gloss:
+            lists.extend(self.gloss_lists(query, gloss, keyword_hits, n, filter))
         fused = score_fusion(lists) if self.params.fusion == "score" else rrf(lists, self.params.rrf_k)
         return drop_near_duplicates(fused[: k * 3], self.params.dedup_threshold)[:k]

