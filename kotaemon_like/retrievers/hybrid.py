@@ -118,16 +118,20 @@ class HybridRetriever:
         if scale <= 0:
             return []
         n = min(n, self.params.translate_candidates)
-        hits = self._english(self.keyword.candidates(gloss, n, filter))
+        hits = self._english(query, self.keyword.candidates(gloss, n, filter))
         w_vector, w_keyword = self.weights(gloss, hits)
         lists = [(scale * w_keyword, hits)]
         if w_vector > 0:
-            lists.append((scale * w_vector, self._english(self.vector.candidates(gloss, n, filter))))
+            lists.append((scale * w_vector, self._english(query, self.vector.candidates(gloss, n, filter))))
         return lists
 
-    def _english(self, hits: list[ScoredChunk]) -> list[ScoredChunk]:
-        # a gloss says nothing about Chinese chunks: their cosine to it is noise, their terms are not its terms
-        return [h for h in hits if self._readable(h.chunk.text)]
+    def _english(self, query: str, hits: list[ScoredChunk]) -> list[ScoredChunk]:
+        """The hits the embedder reads, their relevance the share of the query's Chinese words they translate.
+
+        A gloss says nothing about Chinese chunks: their cosine to it is noise, their terms are not its terms."""
+        overlap = self.translator.overlap
+        return [ScoredChunk(h.chunk, h.score, overlap(query, h.chunk.text), h.similarity)
+                for h in hits if self._readable(h.chunk.text)]
 
     def retrieve(self, query: str, k: int | None = None, filter: Filter | None = None) -> list[ScoredChunk]:
         k = k or self.params.top_k

@@ -15,7 +15,7 @@ import re
 import threading
 from functools import lru_cache
 
-from ..stores.analyzer import ZH_STOP_CHARS, ZH_STOP_WORDS, has_cjk
+from ..stores.analyzer import ZH_STOP_CHARS, ZH_STOP_WORDS, has_cjk, query_terms, terms
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +146,25 @@ class QueryTranslator:
         if not words:
             return 1.0
         return max((sum(w in p for w in words) / len(words) for p in passages), default=0.0)
+
+    def overlap(self, question: str, text: str) -> float:
+        """Share (0..1) of the question's glossed Chinese words of which `text` holds an English sense: the
+        cross-language counterpart of the keyword relevance (share of query terms found)."""
+        wanted = self._word_terms(question)
+        if not wanted:
+            return 0.0
+        present = set(terms(text))
+        return sum(1 for word_terms in wanted if word_terms & present) / len(wanted)
+
+    @lru_cache(maxsize=1024)
+    def _word_terms(self, question: str) -> tuple[frozenset[str], ...]:
+        out = []
+        for word in self.content_words(question):
+            meanings = self.glossary.meanings(word)[: 1 if len(word) == 1 else self.senses]
+            found = frozenset(t for m in meanings for t in query_terms(m) if t.isascii())
+            if found:
+                out.append(found)
+        return tuple(out)
 
     def gloss(self, text: str) -> str | None:
         """The English gloss query of `text`, or None when it holds no Chinese."""
