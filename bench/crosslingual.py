@@ -6,7 +6,8 @@ The corpus is the first N xquad (English) and N cmrc2018 (Chinese) passages plus
 targets (bench/data/crosslingual.jsonl, 12 questions each way, written for this benchmark from the
 passages' content). Reports, per direction and retriever, hit@1 and hit@k (k = retriever.top_k) and the
 share of questions whose target passes the answer gate (`chat.min_relevance`) among the top k.
-Run it once per config; the default config is the baseline.
+Run it once per config; the default config is the baseline. `hybrid-no-translate` is the configured hybrid
+without the Chinese query's English gloss (`retriever.translate: false`), on the same index.
 """
 
 from __future__ import annotations
@@ -50,10 +51,12 @@ def evaluate(config: str, distractors: int) -> list[dict]:
     with indexed(settings, corpus) as (kb, chunks, index_s):
         k = int(settings.retriever.params.get("top_k", 4))
         gate = settings.chat.min_relevance
-        for kind in ("keyword", "vector", "hybrid"):
+        for kind in ("keyword", "vector", "hybrid", "hybrid-no-translate"):
             params = settings.retriever.params if kind == settings.retriever.type else {"top_k": k}
+            if kind == "hybrid-no-translate":
+                params = {**settings.retriever.params, "translate": False}
             retriever = registry.build(
-                "retriever", PartSpec(type=kind, params=params), settings,
+                "retriever", PartSpec(type=kind.split("-")[0], params=params), settings,
                 embedder=kb.embedder, vector_store=kb.vector_store, keyword_index=kb.keyword_index,
             )
             for lang, direction in DIRECTIONS.items():
