@@ -11,7 +11,7 @@ from kotaemon_like.generators.extractive import ExtractiveGenerator
 from kotaemon_like.generators.passages import is_quotable, join_lines, sections, unwrap_hyphens
 from kotaemon_like.ingest.loaders import PdfLoader
 from kotaemon_like.ingest.page_kinds import PageCleaner, page_kind
-from kotaemon_like.retrievers.gate import RelevanceGate
+from kotaemon_like.retrievers.gate import RelevanceGate, term_coverage
 
 
 def page_texts(pdfs, name: str) -> list[str]:
@@ -153,3 +153,23 @@ def test_gate_refuses_sources_far_from_the_question_in_meaning(faq, embedder):
     assert RelevanceGate(0.4).sources("who won the world cup in 2018", hits) == hits  # one signal alone
     # the embedder cannot read Chinese: its cosine is not used, keyword relevance decides
     assert gate.sources("怎么锁定软件包", hits) == hits
+
+
+def test_term_coverage_counts_the_question_words_the_sources_hold(faq):
+    hold = [source(faq[40], 40)]
+    assert term_coverage("How do I put a package on hold?", hold) == 1.0
+    assert term_coverage("how do I hold a pakage", hold) == 1.0  # one typo away from "package"
+    assert term_coverage("What are your customer service opening hours?", hold) <= 0.5
+
+
+@pytest.mark.slow
+def test_gate_bar_rises_with_the_question_words_no_source_holds(pdfs, embedder):
+    # the Federal Register's docket hours ("between 9 a.m. and 5 p.m., Monday through Friday") are close in
+    # meaning to a shop's opening hours, but "customer" and "opening" are in no source
+    federal = {d.page: d.text for d in PdfLoader().load(str(pdfs / "federal-register-2020-17221.pdf"), "fr.pdf")}
+    at = federal[1].index("9 a.m.")
+    hits = [ScoredChunk(Chunk("fr.pdf#p1:3", federal[1][at - 500 : at + 200], "fr.pdf", 1), 0.5, 0.5)]
+    question = "What are your customer service opening hours?"
+    plain = RelevanceGate(min_relevance=0.4, embedder=embedder, min_similarity=0.35)
+    assert plain.similarity(question, hits) > 0.35 and plain.sources(question, hits) == hits
+    assert RelevanceGate(0.4, embedder, 0.35, missing_terms=0.25).sources(question, hits) == []

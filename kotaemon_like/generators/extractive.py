@@ -51,6 +51,7 @@ class ExtractiveGenerator:
         min_chars: int = Field(12, ge=0)  # shorter fragments are not quoted alone
         semantic_weight: float = Field(0.6, ge=0)  # cosine of sentence and question
         lexical_weight: float = Field(0.4, ge=0)  # share of the question's terms in the sentence
+        max_chars: int = Field(700, gt=0)  # a chat bubble: no further sentence once the answer would pass this
         heading_match: float = Field(0.55, ge=0, le=1)  # a FAQ heading this close to the question answers it
         min_coverage: float = Field(0.8, ge=0, le=1)  # embedder must know this share of tokens to be trusted
 
@@ -147,9 +148,12 @@ class ExtractiveGenerator:
     def _distinct(self, ranked: list[Candidate]) -> list[tuple[int, str]]:
         """The first max_sentences distinct sentences (overlapping chunks repeat them)."""
         picked: dict[str, Candidate] = {}
+        length = 0
         for c in ranked:
-            if c.text not in picked:
-                picked[c.text] = c
+            if c.text in picked or (picked and length + len(c.text) > self.params.max_chars):
+                continue
+            picked[c.text] = c
+            length += len(c.text) + 5  # the citation marker
             if len(picked) == self.params.max_sentences:
                 break
         ordered = sorted(picked.values(), key=lambda c: (c.group, c.depth, c.position))

@@ -1,7 +1,10 @@
 """The relevance gate: whether the retrieved chunks can answer a question at all, or the honest reply is
 "I don't know". One score is not enough: an off-topic question ("who won the world cup in 2018") still
 finds chunks sharing a word or two with it, whose keyword relevance clears any threshold that keeps
-reworded questions answered. Its meaning, though, is far from every chunk.
+reworded questions answered. Its meaning, though, is far from every chunk. And a question about something
+the documents never mention ("customer service opening hours") can land near a chunk in meaning while its
+topic words are missing from every source: the similarity bar rises with the share of the question's
+content terms that no source contains.
 
 A question the embedder cannot read (Chinese, with an English-only embedder) is judged through its English
 gloss (translate.py) on the chunks the embedder can read: a cross-language hit must be close in meaning to the
@@ -13,25 +16,49 @@ import logging
 from typing import Sequence
 
 from ..components import Embedder, ScoredChunk
+from ..stores.analyzer import query_terms, terms
 from .translate import QueryTranslator
 
 log = logging.getLogger(__name__)
 
 
+def _one_edit(a: str, b: str) -> bool:
+    """Whether `a` becomes `b` by one insertion, deletion or substitution ("pakag" / "packag")."""
+    if abs(len(a) - len(b)) > 1:
+        return False
+    i = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+    return a[i + 1 :] == b[i + 1 :] or a[i:] == b[i + 1 :] or a[i + 1 :] == b[i:]
+
+
+def term_coverage(query: str, hits: Sequence[ScoredChunk], min_typo_chars: int = 5) -> float:
+    """Share of the question's content terms found in the hits' text; a term of `min_typo_chars` or more
+    one typo away from a term of the text counts as found."""
+    wanted = query_terms(query)
+    if not wanted:
+        return 1.0
+    present = {t for h in hits for t in terms(h.chunk.text)}
+    found = sum(1 for t in wanted if t in present or
+                (len(t) >= min_typo_chars and any(_one_edit(t, p) for p in present if abs(len(p) - len(t)) <= 1)))
+    return found / len(wanted)
+
+
 class RelevanceGate:
     """Chunks at `min_relevance` or above may answer; when the embedder can read the question, the closest
-    of them must also be within `min_similarity` (cosine) of it in meaning."""
+    of them must also be within `min_similarity` (cosine) of it in meaning, a bar raised by `missing_terms`
+    times the share of the question's content terms that none of them contains."""
 
     def __init__(
         self, min_relevance: float = 0.4, embedder: Embedder | None = None, min_similarity: float = 0.0,
         min_coverage: float = 0.8,  # share of the question's tokens the embedder must know for its cosine to count
         translator: QueryTranslator | None = None,  # judges questions the embedder cannot read by their English gloss
+        missing_terms: float = 0.0,
     ):
         self.min_relevance = min_relevance
         self.embedder = embedder
         self.min_similarity = min_similarity
         self.min_coverage = min_coverage
         self.translator = translator
+        self.missing_terms = missing_terms
 
     def similarity(self, query: str, hits: Sequence[ScoredChunk]) -> float | None:
         """Cosine of the question to its closest chunk, or None when the embedder cannot judge it.
@@ -53,8 +80,14 @@ class RelevanceGate:
         similarity = self.similarity(query, passing)
         if similarity is None and self.translator is not None and (gloss := self.translator.gloss(query)):
             return self.cross_language(gloss, passing)
-        if similarity is not None and similarity < self.min_similarity:
-            log.debug("gate: sources far from the question in meaning", extra={"similarity": round(similarity, 3)})
+        if similarity is None:
+            return passing
+        bar = self.min_similarity
+        if self.missing_terms > 0:
+            bar += self.missing_terms * (1.0 - term_coverage(query, passing))
+        if similarity < bar:
+            log.debug("gate: sources far from the question in meaning",
+                      extra={"similarity": round(similarity, 3), "bar": round(bar, 3)})
             return []
         return passing
 
