@@ -66,7 +66,7 @@ class ChatSettings(BaseModel):
     # embedder can read the question; calibrated on the tuning split of bench/answers.py
     min_similarity: float = Field(0.35, ge=0, le=1)
     # ... raised by this much times the share of the question's content terms found in no source (0 = off)
-    missing_terms: float = Field(0.25, ge=0, le=1)
+    missing_terms: float = Field(0.0, ge=0, le=1)
     # a source is followed by up to this many next chunks of its document that continue its section (0 = off)
     continue_chunks: int = Field(1, ge=0, le=4)
     rewrite_with_llm: bool = True  # follow-up questions rewritten by the configured LLM (else a heuristic)
