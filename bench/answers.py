@@ -37,7 +37,7 @@ DOCUMENTS = [
     "debian-faq.en.pdf", "federal-register-2020-17221.pdf", "MTRAG-UN-arxiv.pdf",
     "redp5110_sampled.pdf", "mineru_intro_zh.pdf", "normal_4pages_ko.pdf",
 ]
-BASELINE = "4d77d18"  # main before the answer-extraction and relevance-gate changes
+BASELINE = "69fc3af"  # main before the FAQ-entry extraction changes (README table)
 _CJK = r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]"
 
 
