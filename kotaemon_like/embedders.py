@@ -1,10 +1,10 @@
 """Embedders: sentence-transformers models, by default the bundled all-MiniLM-L6-v2 (no hub access).
 
 One model, several backends (`embedder.backend`):
-  torch       fp32 PyTorch, the reference
+  torch       fp32 PyTorch, the reference (indexes built before onnx-int8 became the default)
   torch-bf16  PyTorch under bf16 autocast: fast on CPUs with bf16 units (AVX512-BF16, AMX)
   onnx        exported once with torch.onnx, fused by onnxruntime's transformer optimizer, fp32
-  onnx-int8   the same graph with int8 weights (onnxruntime dynamic quantization, per channel)
+  onnx-int8   the same graph with int8 weights (onnxruntime dynamic quantization, per channel): the default
 Exported models are cached under ~/.cache/kotaemon_like/onnx (or $KL_CACHE_DIR/onnx, or `cache_dir`).
 """
 
@@ -86,7 +86,8 @@ class SentenceTransformerEmbedder:
         query_prefix: str = ""
         document_prefix: str = ""
         device: str = "cpu"
-        backend: Literal["torch", "torch-bf16", "onnx", "onnx-int8"] = "torch"
+        # int8 indexes ~2x faster and kept nDCG@10 within 0.005 of fp32 on every retrieval set (README)
+        backend: Literal["torch", "torch-bf16", "onnx", "onnx-int8"] = "onnx-int8"
         cache_dir: str = ""  # exported ONNX models; "" = ~/.cache/kotaemon_like/onnx
 
     def __init__(self, params: Params | None = None):

@@ -55,8 +55,26 @@ def embedder():
     return SentenceTransformerEmbedder()
 
 
+@pytest.fixture(scope="session")
+def default_model_exported() -> None:
+    """The default embedder's ONNX model, exported before any test starts a `kl` process.
+
+    The export is cached per machine (~/.cache/kotaemon_like/onnx); on a fresh one it takes 15-130 s
+    (2 busy cores), which must neither count against one test's timeouts nor run in several processes at once."""
+    from kotaemon_like import registry
+    from kotaemon_like.embedders import SentenceTransformerEmbedder, export_onnx, resolve_model
+
+    spec = registry.load(ROOT / "config" / "default.yaml").embedder
+    if spec.type != "sentence_transformers":
+        return
+    params = SentenceTransformerEmbedder.Params(**spec.params)
+    if params.backend.startswith("onnx"):
+        export_onnx(resolve_model(params.model), quantize=params.backend == "onnx-int8", cache_dir=params.cache_dir,
+                    label=Path(params.model).name)
+
+
 @pytest.fixture
-def workdir(tmp_path: Path) -> Path:
+def workdir(tmp_path: Path, default_model_exported) -> Path:
     """A folder laid out like a project: data/knowledge, data/index, config/."""
     (tmp_path / "data" / "knowledge").mkdir(parents=True)
     (tmp_path / "config").mkdir()

@@ -123,5 +123,5 @@ def test_embedder_mismatch_is_a_clear_error(workdir, knowledge, embedder):
     kb.close()
     from kotaemon_like.ingest.manifest import Manifest
 
-    with pytest.raises(IndexMismatchError, match=r"built with embedder 'all-MiniLM-L6-v2' \(dim 384\).*kl reindex"):
+    with pytest.raises(IndexMismatchError, match=r"built with embedder 'all-MiniLM-L6-v2\+int8' \(dim 384\).*kl reindex"):
         Manifest(workdir / "data" / "index").check_embedder("multilingual-e5-small", 384)

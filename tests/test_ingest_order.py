@@ -8,12 +8,13 @@ import time
 import pytest
 from watchdog.events import FileClosedEvent, FileDeletedEvent, FileModifiedEvent
 
+from kotaemon_like.cli import main
 from kotaemon_like.ingest.manifest import FileRecord, IndexMismatchError, Manifest
 from kotaemon_like.ingest.scanner import FolderScanner
 from kotaemon_like.ingest.watcher import FolderWatcher
 from kotaemon_like.queues.memory import InProcessQueue
 
-from .conftest import wait_until
+from .conftest import wait_until, write_config
 
 
 def write(folder, name: str, kilobytes: int):
@@ -104,3 +105,23 @@ def test_an_fp32_index_under_the_int8_default_is_told_to_reindex(tmp_path):
     manifest.check_embedder("all-MiniLM-L6-v2+int8", 384)
     with pytest.raises(IndexMismatchError, match=r"holds int8 vectors.*kl reindex.*embedder.backend: onnx-int8"):
         manifest.check_embedder("all-MiniLM-L6-v2", 384)
+
+
+@pytest.mark.slow
+def test_kl_with_int8_on_an_fp32_index_says_reindex_and_mixes_nothing(workdir, capsys):
+    (workdir / "data" / "knowledge" / "returns.md").write_text("Unused items can be returned within 30 days for a refund.")
+    fp32 = write_config(workdir, "embedder: {type: sentence_transformers, backend: torch}", name="fp32.yaml")
+    assert main(["--config", str(fp32), "index"]) == 0
+    (workdir / "data" / "knowledge" / "shipping.md").write_text("Parcels ship within two working days.")
+    default = write_config(workdir, "embedder: {type: sentence_transformers, backend: onnx-int8}")
+    capsys.readouterr()
+
+    assert main(["--config", str(default), "index"]) == 2
+    error = capsys.readouterr().err
+    line = next(line for line in error.splitlines() if line.startswith("error: "))
+    assert line.startswith("error: the index in ") and "holds fp32 vectors" in line and "run `kl reindex`" in line
+    assert set(Manifest(workdir / "data" / "index").all()) == {"returns.md"}  # nothing embedded with the other backend
+
+    assert main(["--config", str(default), "reindex"]) == 0
+    assert set(Manifest(workdir / "data" / "index").all()) == {"returns.md", "shipping.md"}
+    assert main(["--config", str(default), "index"]) == 0

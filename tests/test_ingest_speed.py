@@ -74,6 +74,12 @@ def test_streamed_pdf_refuses_what_load_refuses(sample_pdfs, tmp_path):
 
 
 @pytest.fixture(scope="session")
+def embedder():
+    """fp32, the reference: its vectors do not depend on their batch-mates, and the paths compared here batch differently."""
+    return SentenceTransformerEmbedder(SentenceTransformerEmbedder.Params(backend="torch"))
+
+
+@pytest.fixture(scope="session")
 def onnx_cache():
     """The cache every `kl` command uses: a model exported here is exported once per machine, not per session."""
     return ""

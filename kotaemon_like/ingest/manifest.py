@@ -73,8 +73,8 @@ class Manifest:
             if _same_model_other_precision(meta["embedder"], name):
                 raise IndexMismatchError(
                     f"the index in {self.path.parent} holds {_precision(meta['embedder'])} vectors of "
-                    f"'{_model(meta['embedder'])}' but embedder.backend now makes {_precision(name)} ones (onnx-int8 "
-                    "is the default since it indexes ~2x faster); run `kl reindex` once to rebuild it, "
+                    f"'{_model(meta['embedder'])}' but embedder.backend now makes {_precision(name)} ones; "
+                    "run `kl reindex` once to rebuild it, "
                     f"or keep the old index with embedder.backend: {'torch' if name.endswith(INT8_SUFFIX) else 'onnx-int8'}"
                 )
             raise IndexMismatchError(
