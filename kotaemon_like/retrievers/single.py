@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+import logging
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..components import Embedder, Filter, KeywordIndex, ScoredChunk, VectorStore
 from ..stores.analyzer import term_overlap
 from .dedup import drop_near_duplicates
+
+log = logging.getLogger(__name__)
 
 
 class SingleParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
     top_k: int = Field(4, gt=0)
     dedup_threshold: float = Field(0.9, gt=0, le=1)  # term-set Jaccard above which a chunk repeats a better one
+    # the hybrid retriever's English-gloss search (config/default.yaml turns it on); accepted here so that
+    # swapping `type: hybrid` for `vector` or `keyword` stays a one-line change, and said to do nothing
+    translate: bool = False
+
+    @field_validator("translate")
+    @classmethod
+    def _translate_needs_hybrid(cls, value: bool) -> bool:
+        if value:
+            log.warning("retriever.translate applies to `type: hybrid` only; this retriever searches the question as asked")
+        return value
 
 
 class VectorRetriever:
