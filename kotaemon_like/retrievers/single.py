@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..components import Embedder, Filter, KeywordIndex, ScoredChunk, VectorStore
 from ..stores.analyzer import term_overlap
@@ -21,12 +21,10 @@ class SingleParams(BaseModel):
     # swapping `type: hybrid` for `vector` or `keyword` stays a one-line change, and said to do nothing
     translate: bool = False
 
-    @field_validator("translate")
-    @classmethod
-    def _translate_needs_hybrid(cls, value: bool) -> bool:
-        if value:
-            log.warning("retriever.translate applies to `type: hybrid` only; this retriever searches the question as asked")
-        return value
+
+def _say_translate_is_hybrid_only(params: SingleParams) -> None:
+    if params.translate:
+        log.warning("retriever.translate applies to `type: hybrid` only; this retriever searches the question as asked")
 
 
 class VectorRetriever:
@@ -36,6 +34,7 @@ class VectorRetriever:
 
     def __init__(self, params: SingleParams | None, embedder: Embedder, vector_store: VectorStore, **_: object):
         self.params = params or SingleParams()
+        _say_translate_is_hybrid_only(self.params)
         self.embedder, self.vector_store = embedder, vector_store
 
     def candidates(self, query: str, k: int, filter: Filter | None = None) -> list[ScoredChunk]:
@@ -54,6 +53,7 @@ class KeywordRetriever:
 
     def __init__(self, params: SingleParams | None, keyword_index: KeywordIndex, **_: object):
         self.params = params or SingleParams()
+        _say_translate_is_hybrid_only(self.params)
         self.keyword_index = keyword_index
 
     def candidates(self, query: str, k: int, filter: Filter | None = None) -> list[ScoredChunk]:
