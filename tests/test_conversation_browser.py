@@ -92,3 +92,40 @@ def test_customer_asks_for_a_person_agent_takes_it_and_the_reply_arrives_live(wo
     assert rating.score == 5
     store.close_store()
     assert outside == [], f"the pages reached outside this machine: {outside[:5]}"
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (scripts/test.sh installs it)")
+def test_an_agent_reply_arrives_within_seconds_after_the_live_stream_failed_several_times(workdir):
+    """The page retries a failing events stream with a short backoff: after four refused requests in a row
+    (a busy or restarting server), an agent's reply still reaches the customer within seconds, not half a minute."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    settings = registry.load(write_config(workdir, "conversations: {events_poll_s: 0.2}\ntools: {reload: false}"))
+    refused: list[str] = []
+
+    def refuse_four(route):
+        if len(refused) < 4:
+            refused.append(route.request.url)
+            route.fulfill(status=503, body="busy")
+        else:
+            route.continue_()
+
+    with LiveServer(create_app(settings)) as server, playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            customer = browser.new_context().new_page()
+            customer.route("**/api/conversations/*/events*", refuse_four)
+            customer.goto(f"{server.url}/chat")
+            for _ in range(600):  # the page's own retries: 2 + 4 + 5 s with the short backoff
+                if len(refused) == 4:
+                    break
+                customer.wait_for_timeout(100)  # lets Playwright run the route handler
+            assert len(refused) == 4, f"the page asked for its events {len(refused)} times in 60 s"
+            conversation = customer.evaluate("() => JSON.parse(localStorage.getItem('kl-conversation')).id")
+            store, _ = registry.build_conversations(settings)
+            store.add_message("default", conversation, "agent", "Hello, this is Maria.", author="Maria")
+            store.close_store()
+            # after the fourth failure the page waits 5 s (it waited 16 s, then 30 s, before the backoff was capped)
+            customer.wait_for_function("() => document.querySelector('#log').innerText.includes('this is Maria')",
+                                       timeout=12_000)
+        finally:
+            browser.close()

@@ -4,7 +4,7 @@
 
 export class ChatError extends Error {
   // one sentence for the customer; `status` is the HTTP status (0 when the server could not be reached)
-  constructor(status, message) { super(message); this.status = status; }
+  constructor(status, message, retryAfter = 0) { super(message); this.status = status; this.retryAfter = retryAfter; }
 }
 
 function sentence(status, retryAfter) {
@@ -109,7 +109,10 @@ export class ConversationClient {
     } catch (e) {
       throw new ChatError(0, sentence(0));
     }
-    if (!response.ok) throw new ChatError(response.status, sentence(response.status, response.headers.get("Retry-After")));
+    if (!response.ok) {
+      const retryAfter = response.headers.get("Retry-After");
+      throw new ChatError(response.status, sentence(response.status, retryAfter), Number(retryAfter) || 0);
+    }
     return response;
   }
 
@@ -166,6 +169,7 @@ export class ConversationClient {
     this.listening = mine;
     let failures = 0;
     while (this.listening === mine) {
+      let wait = 0;
       try {
         const r = await this.request(`/api/conversations/${mine}/events?after=${this.lastId}`);
         failures = 0;
@@ -179,9 +183,11 @@ export class ConversationClient {
       } catch (e) {
         if ([401, 403, 404].includes(e.status)) return;  // gone or refused: asking again will not help
         failures += 1;
+        wait = (e.retryAfter || 0) * 1000;
       }
-      // a stream that ended normally reconnects after a second; failures back off up to half a minute
-      await new Promise((done) => setTimeout(done, Math.min(30000, 1000 * 2 ** failures)));
+      // a stream that ended normally reconnects after a second; failures back off to at most 5 s (an agent's
+      // reply must not wait half a minute behind a server that was busy for a moment) or the server's Retry-After
+      await new Promise((done) => setTimeout(done, Math.max(wait, Math.min(5000, 1000 * 2 ** failures))));
     }
   }
 }
