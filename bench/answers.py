@@ -8,7 +8,8 @@ The questions (bench/answers_set.json) were written for this benchmark: paraphra
 English, Chinese, and Chinese about English documents (`zh-en`); some the documents do not answer.
 Every third question is held back (fixed rule, decided before any result): tune on `tuning` only.
 bench/answers_unseen.json is a second held-back split (`unseen`), written after the first one's results had
-been printed, and never tuned on.
+been printed, and never tuned on. bench/answers_fresh.json (`fresh`) was written blind after every earlier split
+had been tuned on; run it once (`--split fresh`).
 Scores per split and language: `page_hit` (an expected page among the retrieved sources), `cited_hit` (the
 answer cites an expected page), `contains` (the answer holds an expected fact), `false_abstain` (an
 answerable question refused), `abstain` (an unanswerable question refused). Writes bench/results/answers.json.
@@ -31,6 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SET = ROOT / "bench" / "answers_set.json"
 UNSEEN = ROOT / "bench" / "answers_unseen.json"  # a second held-back split, written later; never tuned on
+FRESH = ROOT / "bench" / "answers_fresh.json"  # written blind after every earlier split had been tuned on; run once
 PDFS = Path(os.environ.get("KL_SHARED_DATA", ROOT.parent / "shared" / "data")) / "pdfs"
 # the PDFs with a text layer (the scanned ones would measure OCR, not answers)
 DOCUMENTS = [
@@ -58,14 +60,16 @@ def has_fact(answer: str, facts: list[str]) -> bool:
 def load_set() -> tuple[list[dict], list[dict]]:
     """(answerable, unanswerable) of both files, each question with its id and split."""
     data = json.loads(SET.read_text(encoding="utf-8"))
-    unseen = json.loads(UNSEEN.read_text(encoding="utf-8")) if UNSEEN.exists() else {}
+    later = [(json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}, prefix, split)
+             for path, prefix, split in ((UNSEEN, "new", "unseen"), (FRESH, "fresh", "fresh"))]
     out = []
     for kind in ("answerable", "unanswerable"):
         items = []
         for i, item in enumerate(data[kind]):
             items.append({**item, "id": f"{kind[0]}{i}", "split": "held_back" if i % 3 == 2 else "tuning"})
-        for i, item in enumerate(unseen.get(kind, [])):
-            items.append({**item, "id": f"new-{kind[0]}{i}", "split": "unseen"})
+        for extra, prefix, split in later:
+            for i, item in enumerate(extra.get(kind, [])):
+                items.append({**item, "id": f"{prefix}-{kind[0]}{i}", "split": split})
         out.append(items)
     return out[0], out[1]
 
@@ -200,7 +204,7 @@ def main() -> None:
     parser.add_argument("--label", default="this checkout")
     parser.add_argument("--workdir", type=Path, help="keep this checkout's index here; a rerun embeds only changes")
     parser.add_argument("--baseline-results", type=Path, help="reuse the baseline rows of an earlier results file")
-    parser.add_argument("--split", choices=["tuning", "held_back", "unseen"], help="ask only this split's questions")
+    parser.add_argument("--split", choices=["tuning", "held_back", "unseen", "fresh"], help="ask only this split's questions")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "answers.json")
     args = parser.parse_args()
     if args.check:
