@@ -7,7 +7,8 @@ For the plugins in plugins/, reports per split (`tune`: the messages the router 
 declarations were tuned on; `dev`: held back at first, its first measurement recorded in the README,
 then tuned on; `held`: held back for one round, its misses printed, then tuned on; `test`: written
 before the plugins' request forms, measured once, its misses printed, then tuned on; `unseen`: written
-before the latest router changes and never tuned on, the honest figure) and per language: precision and recall per plugin,
+before the latest router changes and never tuned on; `fresh`: written blind after every earlier split had
+been tuned on; run once) and per language: precision and recall per plugin,
 requests routed to the right plugin, and knowledge questions hijacked by a plugin. Three routers run on
 the same messages: the router alone, the router weighing the knowledge base's relevance (the Debian FAQ
 from ../shared/data/pdfs indexed with the default config, as `kl chat` does; skipped when absent), and
@@ -39,7 +40,7 @@ from kotaemon_like.tools import Toolbox  # noqa: E402
 SET = ROOT / "tests" / "data" / "routing_set.jsonl"
 FAQ = ROOT.parent / "shared" / "data" / "pdfs" / "debian-faq.en.pdf"
 KNOWLEDGE = "knowledge base"  # the expected route of a question a plugin must leave alone
-SPLITS = ("tune", "dev", "held", "test", "unseen")
+SPLITS = ("tune", "dev", "held", "test", "unseen", "fresh")
 
 # the previous router's keywords per plugin (its rule: best example cosine, +0.1 for a keyword, +0.1 for
 # an argument, 0 when a counter-example is closer; a plugin at 0.5 or more fires)

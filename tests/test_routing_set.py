@@ -13,6 +13,8 @@ from .conftest import ROOT
 pytestmark = pytest.mark.slow
 
 ROWS = [json.loads(line) for line in (ROOT / "tests" / "data" / "routing_set.jsonl").read_text(encoding="utf-8").splitlines()]
+# `fresh` is measured once by bench/routing.py and never routed here, so no test result can be tuned on it
+ROUTED = [r for r in ROWS if r["split"] != "fresh"]
 
 
 @pytest.fixture(scope="module")
@@ -21,16 +23,16 @@ def routes(embedder):
     from kotaemon_like.tools import Toolbox
 
     with Toolbox(ToolsSettings(folder=ROOT / "plugins", reload=False), embedder, entry_points=False, watch=False) as box:
-        return {row["text"]: (d.name if (d := box.route(row["text"])) else None) for row in ROWS}
+        return {row["text"]: (d.name if (d := box.route(row["text"])) else None) for row in ROUTED}
 
 
 def test_the_set_is_big_enough_and_bilingual():
-    assert len(ROWS) >= 80 and {r["lang"] for r in ROWS} == {"en", "zh"} and {r["split"] for r in ROWS} == {"tune", "dev", "held", "test", "unseen"}
+    assert len(ROWS) >= 80 and {r["lang"] for r in ROWS} == {"en", "zh"} and {r["split"] for r in ROWS} == {"tune", "dev", "held", "test", "unseen", "fresh"}
     assert sum(r["expect"] is None for r in ROWS) >= 40 and sum(r["expect"] is not None for r in ROWS) >= 40
 
 
 # the splits tuned on; the unseen split has its own floor below (two of its 44 questions are hijacked)
-@pytest.mark.parametrize("row", [r for r in ROWS if r["expect"] is None and r["split"] != "unseen"], ids=lambda r: f"{r['split']}: {r['text']}")
+@pytest.mark.parametrize("row", [r for r in ROUTED if r["expect"] is None and r["split"] != "unseen"], ids=lambda r: f"{r['split']}: {r['text']}")
 def test_no_knowledge_question_is_hijacked(routes, row):
     assert routes[row["text"]] is None
 
