@@ -10,9 +10,10 @@ from pydantic import Field
 from kotaemon_like.tools import ToolContext, ToolError, ToolPlugin
 
 # a faulty item, as a customer describes it
-_FAULT = (r"\b(?:broken|damaged|defective|faulty|cracked|smashed|crushed|leaks|leaking|dead|stopped\s+working"
+_FAULT = (r"\b(?:broken|damaged|defective|faulty|cracked|smashed|crushed|leaks|leaking|dead|stopped\s+working|overheat(?:s|ing)?|smells?\s+(?:of\s+)?burn(?:ing|t)"
           r"|(?:does\s*n[o']?t|doesnt|do\s*n[o']?t|dont|won'?t|not)\s+(?:work|working|turn\s+on|start|charge))\b")
-_FAULT_ZH = r"(?:坏了|碎了|漏水|漏了|故障|质量问题|不能用|用不了|不工作|开不了机|发错|破损|损坏|坏掉)"
+_FAULT_ZH = (r"(?:坏了|碎了|裂了|裂开|烧了|冒烟|漏水|漏电|漏了|故障|质量问题|不能用|用不了|不工作|开不了机|打不开|发错|破损|损坏|坏掉|没声音|没反应|不亮|失灵|死机"
+             r"|充不(?:了|进)电|不能充电|不制冷|不加热|不出水)")
 URGENT = re.compile(r"\b(urgent|asap|immediately|emergency)\b", re.IGNORECASE)
 
 
@@ -59,9 +60,18 @@ class CreateTicket(ToolPlugin):
         r"\breport\b.{0,25}\b(?:damage|broken|defective|faulty)",
         r"\b(?:call|ring|phone)\s+(?:me|us)\b|\bcall\s*back\b|\bcallback\b",
         r"\b(?:this|it)\b.{0,6}\b(?:logged|reported|escalated|recorded|filed)\b",
-        rf"(?:\b(?:my|our|i|i've|we|you|your)\b|\barrived\b|\bcame\b).{{0,40}}{_FAULT}",
-        r"投诉|(?:开|建|提|提交|创建|登记|报|申请).{0,4}(?:工单|问题|故障|保修|售后)|回(?:个)?电(?:话)?|打电话给我|给我打电话",
-        rf"(?:我|收到|买的|你们).{{0,20}}{_FAULT_ZH}|^.{{0,8}}{_FAULT_ZH}\W*$",
+        # a fault a few words from the customer's own thing: "my phone charger doesn't work", not "my package manager says a
+        # dependency is broken"
+        rf"(?:\b(?:my|our|i|i've|we|you|your)\b|\barrived\b|\bcame\b)(?:\s+[\w'-]+){{0,4}}?\s+{_FAULT}",
+        rf"\b(?:i|we)\s+(?:bought|got|received|ordered|purchased)\b.{{0,40}}{_FAULT}",
+        r"投诉|报修|(?:开|建|提|提交|创建|登记|报|申请).{0,4}(?:工单|问题|故障|保修|售后)|(?:帮|给)我.{0,4}(?:修|维修|换)|回(?:个)?电(?:话)?|打电话给我|给我打电话",
+        rf"(?:我|收到|买的|你们).{{0,20}}{_FAULT_ZH}|^.{{0,8}}{_FAULT_ZH}(?:了|啦|的)?\W*$",
+        # a faulty item the customer wants repaired or replaced ("I want this fixed", "please repair it")
+        r"\b(?:want|need|get|have)\s+(?:this|it|them|that|one)\s+(?:fixed|repaired|replaced|sorted(?:\s+out)?|looked\s+at)\b"
+        r"|\b(?:please|pls|plz|can\s+you|could\s+you)\s+(?:\w+\s+)?(?:fix|repair|replace)\b",
+        rf"{_FAULT}.{{0,40}}\b(?:need|want|please|pls|plz|can\s+you|could\s+you)\b.{{0,15}}\b(?:fix|repair|replace|replacement|exchange|sort"
+        r"|deal\s+with|handle|look\s+into)",
+        rf"{_FAULT_ZH}.{{0,12}}(?:处理|修|换|解决|退)",
     )
     # Linear on any input: a match may only start where a run of its characters starts (the
     # lookbehinds), and every repeat is bounded, so a long run of letters is scanned once, not once per letter.

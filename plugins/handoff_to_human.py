@@ -9,6 +9,11 @@ from pydantic import Field
 from kotaemon_like.tools import ToolContext, ToolError, ToolPlugin
 
 
+# who a customer asks for
+_PEOPLE = (r"(?:humans?|person|people|someone|somebody|anyone|anybody|agent|representative|rep|operator|manager|supervisor|staff"
+           r"|employee|customer\s+service|support\s+team|colleague)")
+
+
 class HandoffToHuman(ToolPlugin):
     name = "handoff_to_human"
     description = "Transfer the conversation to a human support agent when the customer asks for one or the assistant cannot help."
@@ -39,15 +44,25 @@ class HandoffToHuman(ToolPlugin):
 
     # request forms (see ToolPlugin.intents): asking for a person, naming one, or refusing the bot
     intents = (
-        r"\b(?:talk|speak|chat|connect|transfer|put\s+me\s+(?:through|in\s+touch)|pass\s+me|get\s+me|give\s+me|switch\s+me"
-        r"|hand\s+me|escalate|need|want|require)\b.{0,25}\b(?:humans?|person|people|someone|somebody|anyone|anybody|agent|representative|rep"
-        r"|operator|manager|supervisor|staff|employee|customer\s+service|support\s+team|colleague)\b",
-        r"^\W*(?:an?\s+|the\s+|real\s+|live\s+)*(?:human|person|agent|operator|representative|manager|supervisor|someone)s?"
+        rf"\b(?:talk|speak|chat|connect|transfer|put\s+me\s+(?:through|in\s+touch)|pass\s+me|get\s+me|give\s+me|switch\s+me"
+        rf"|hand\s+me|escalate)\b.{{0,25}}\b{_PEOPLE}\b",
+        # wanting a person is wanting one as such: "I need a human", not "I need a package that lets people share files"
+        rf"\b(?:need|want|require|prefer|like)\s+(?:help\s+from\s+|to\s+(?:talk|speak|chat)\s+(?:to|with)\s+)?"
+        rf"(?:(?:an?|the|some|one|real|actual|live|proper|your)\s+)*{_PEOPLE}\b",
+        r"^\W*(?:an?\s+|the\s+|real\s+|live\s+|your\s+)*(?:human(?:\s+being)?|person|agent|operator|representative|rep|manager|supervisor"
+        r"|someone|boss|customer\s+(?:service|support)|live\s+(?:chat|support))s?"
         r"(?:\s+(?:please|pls|plz|now|asap))*\W*$",
         r"\b(?:real|live|actual)\s+(?:human|person|agent|people|one)\b",
-        r"\b(?:humans?|person|agent|someone|somebody|operator|representative|manager)\b.{0,20}\b(?:i|we)\s+(?:can|could)\s+(?:talk|speak|chat)",
+        r"\b(?:humans?|person|agent|someone|somebody|anyone|anybody|operator|representative|manager)\b.{0,20}\b(?:i|we)\s+(?:can|could)"
+        r"\s+(?:talk|speak|chat)",
+        r"\b(?:can|could|may)\s+(?:i|we)\s+(?:get|have|see|reach)\s+(?:an?\s+|the\s+|your\s+|some\s+)?(?:real\s+|live\s+)?(?:humans?|person"
+        r"|agent|operator|representative|rep|manager|supervisor|someone|somebody)\b",
         r"\b(?:not|no|don't\s+want|done\s+with|hate|stop)\b.{0,15}\b(?:bot|chatbot|robot|machine)\b",
-        r"转.{0,3}(?:人工|客服|真人|人)|^\W*人工(?:客服|服务)?\W*$",
+        # giving up on the assistant: "this bot is useless", "you are not helping"
+        r"\b(?:you|you're|bot|chatbot|robot|this\s+(?:chat|thing)|assistant)\b.{0,10}\b(?:useless|stupid|dumb|pointless|not\s+helping"
+        r"|no\s+help|not\s+helpful|unhelpful|(?:does|do)\s*n[o']?t\s+(?:help|understand)|waste\s+of\s+time)\b",
+        r"(?:你|机器人|智能客服).{0,4}(?:没用|太笨|听不懂|答非所问|不行)",
+        r"转.{0,3}(?:人工|客服|真人|人)|^\W*(?:人工|真人|经理|主管|客服|活人|负责人)(?:客服|服务)?[呢吧啊呀]*\W*$",
         r"(?:要|找|叫|让|换|需要|联系|接).{0,4}(?:人工|真人|客服|经理|主管|负责人|活人)|找(?:个|一个)(?:人|真人)",
         r"(?:和|跟|与|同).{0,4}(?:客服|真人|人工|人).{0,6}(?:说|聊|谈|沟通|对话|讲)",
     )

@@ -73,23 +73,41 @@ class OrderStatus(ToolPlugin):
     # request forms (see ToolPlugin.intents): the customer's own order asked after; a question for general
     # information ("how do I track a package?", "怎么查看订单状态") never counts
     intents = (
-        rf"\bwhere(?:'s|s|\s+is|\s+are|\s+has)?\s+(?:my|our)\s+(?:(?:\w+\s+){{0,2}}{_THINGS}|\w+\W*$)",
+        rf"\bwhere(?:\s+the\s+(?:hell|heck|fuck))?(?:'s|s|\s+is|\s+are|\s+has)?\s+(?:my|our)\s+(?:(?:\w+\s+){{0,2}}{_THINGS}|\w+\W*$)",
+        # "where's the stuff I ordered", "when does what we bought arrive": the customer's own purchase
+        r"\b(?:where(?:'s|s)?|when)\b.{0,30}\b(?:i|we)\s+(?:ordered|bought|purchased|paid\s+for)\b",
+        r"\b(?:still\s+waiting|waiting\s+(?:for|on)\s+(?:my|our))\b",
         rf"\b(?:track|trace|check|find|locate|look\s?up|follow)\b.{{0,20}}\b(?:my|our)\b.{{0,12}}\b{_THINGS}",
         rf"^\W*(?:track|trace|check)\s+(?:an?\s+|the\s+)?{_THINGS}\W*$",
         rf"\b(?:status|update|news|eta|tracking|whereabouts)\b.{{0,25}}\b(?:my|our)\b.{{0,12}}\b{_THINGS}",
         rf"\b(?:status|update|news|eta|whereabouts)\b(?=.{{0,40}}\b(?:my|our)\b).{{0,25}}\b{_THINGS}",
-        r"(?:\b(?:my|our)\b|\bi\s+(?:ordered|bought|purchased)\b).{0,40}(?:\bnot|\bnever|n't|\bstill|\byet)\b.{0,15}"
+        r"(?:\b(?:my|our)\b|\b(?:i\s+)?(?:ordered|bought|purchased)\b).{0,40}(?:\bnot|\bnever|n't|\bstill|\byet)\b.{0,15}"
         r"\b(?:shipped|dispatched|sent|left|arrived?|come|came|delivered|received|shown\s+up|show\s+up|here)\b",
         r"(?:\bnot|\bnever|n't)\b.{0,15}\b(?:received|gotten|got)\b.{0,10}\b(?:my|our)\b",
-        r"\b(?:has|have|did|is|was)\b.{0,6}\b(?:my|our)\b.{0,20}\b(?:shipped|dispatched|sent|left|arrived|delivered|out\s+for\s+delivery)\b",
+        # "package still not here": the thing itself, named without an article, is the customer's own
+        rf"(?:^|\bthe\s+){_THINGS}\b.{{0,15}}(?:\bnot|\bnever|n't|\bnt)\b.{{0,12}}\b(?:here|arrived?|come|came|delivered|received"
+        r"|sh[oe]wn?\s+up|show(?:ed)?\s+up|turn(?:ed)?\s+up|shipped)\b",
+        # when / how soon / how far is the customer's own order: a question about it, not about orders in general
+        rf"\b(?:when|how\s+(?:long|soon)|what\s+(?:time|day))\b.{{0,25}}\b(?:my|our)\s+(?:\w+\s+){{0,2}}{_THINGS}\b.{{0,25}}"
+        r"\b(?:arriv\w*|come|coming|get\s+here|be\s+here|deliver\w*|ship\w*|dispatch\w*|sent|show\s+up|reach\w*|turn\s+up)",
+        rf"\b(?:how\s+far(?:\s+away)?|what(?:'s|s|\s+is)\s+(?:happening|going\s+on|up|the\s+hold\s?up|the\s+delay))\b.{{0,20}}"
+        rf"\b(?:my|our)\s+(?:\w+\s+){{0,2}}{_THINGS}\b",
+        r"\b(?:has|have|did|is|was)\b.{0,6}\b(?:my|our)\b.{0,20}\b(?:ship(?:ped)?|dispatch(?:ed)?|sen[dt]|left|leave|arrived?"
+        r"|deliver(?:ed)?|come|came|go\s+out|went\s+out|out\s+for\s+delivery)\b",
+        # "it's been 10 days and nothing has arrived": nothing came of what the customer ordered
+        r"\b(?:nothing|none\s+of\s+it)\b.{0,12}\b(?:arrived|come|came|here|shown\s+up|turned\s+up|been\s+delivered|been\s+shipped)\b"
+        r"|\b(?:says|shows|showing|marked|tracking)\s+(?:as\s+|it\s+was\s+)?delivered\b.{0,10}\b(?:but|yet|though)\b"
+        r"|(?:\bnot|\bnever|n't)\b.{0,10}\b(?:received|gotten|got)\s+(?:anything|a\s+thing)\b",
         rf"\b(?:my|our)\s+{_THINGS}\s+(?:has|have|was|is)\s+(?:been\s+|already\s+)?(?:shipped|dispatched|sent|left)\b",
         r"\b(?:has|have|did)\s+(?:you|it|they)\s+(?:been\s+)?(?:ship|send|dispatch|shipped|sent|dispatched)\b",
         rf"\b(?:my|our)\b.{{0,20}}\b{_THINGS}\b.{{0,20}}\b(?:late|delayed|lost|missing|stuck)\b",
         r"^\W*(?:(?:i\s+)?need\s+(?:the\s+|my\s+|a\s+)?|my\s+)?(?:tracking(?:\s+(?:number|info|code|link))?"
         r"|(?:order|delivery|shipping|parcel|package)\s+(?:status|tracking|update))(?:\s+(?:please|pls|plz))?\W*$",
         r"(?:查|跟踪|追踪|看看|看下|看一下).{0,6}(?:订单|包裹|快递|物流|单号)",
+        r"(?:下单|下的单|买了|订了|付款|付了款|付了钱).{0,12}(?:还没|没到|没收到|没发货|未到|未收到|没动静)",
         r"我(?:们)?(?:买|订|购买|下单|网购)的.{0,10}(?:到哪|在哪|哪儿|还没|没到|没收到|什么时候到|何时到|发货|寄出)",
-        r"(?:订单|包裹|快递|物流|东西|货|单子).{0,8}(?:到哪|在哪|哪儿|哪里|还没|没到|没收到|什么时候到|何时到|发货了吗|发了吗|发货了没|寄出|状态|进度|查)",
+        r"(?:订单|包裹|快递|物流|东西|货|单子).{0,8}(?:到哪|在哪|哪儿|哪里|还没|没到|没收到|什么时候到|何时到|发货了吗|发了吗|发货了没|寄出|状态|进度|查"
+        r"|没动|不动了|没更新|卡住|丢了)",
     )
     patterns = {"order_id": r"(?<!\d)#?(\d{5})(?!\d)"}
     questions = {"order_id": "What is your order number? It is the 5-digit number in your order confirmation email."}

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from kotaemon_like.tools.cues import asks_for_information, asks_permission, clauses, request_cue, states_intent
+from kotaemon_like.tools.cues import (
+    asks_for_information, asks_permission, clauses, conditional_question, request_cue, states_intent,
+)
 
 HANDOFF = (r"\b(?:talk|speak)\b.{0,25}\b(?:human|person|agent)\b",)
 
@@ -22,7 +24,39 @@ def test_information_questions(message):
     "where is my order?", "what is the status of my order", "我买的东西怎么还没发货", "can I talk to a human please",
 ])
 def test_requests_are_not_information_questions(message):
-    assert not asks_for_information(message) and request_cue(message)
+    assert not asks_for_information(message) and states_intent(message, (r".",))
+
+
+@pytest.mark.parametrize("message", [
+    "I'd like to know where my parcel is", "track my package please", "我的快递还没到", "the kettle I received leaks",
+])
+def test_statements_about_the_customers_own_case_are_request_cues(message):
+    assert request_cue(message)
+
+
+@pytest.mark.parametrize("message", [
+    # a question is no request cue, even with "my" or "someone" in it: only a request form or an argument routes it
+    "When is my card charged for an order?", "Is my data shared with the delivery company?",
+    "Can someone else collect my parcel for me?", "where is my order?", "what's the status of my order",
+])
+def test_questions_are_not_request_cues(message):
+    assert not request_cue(message)
+
+
+@pytest.mark.parametrize("message", [
+    "Can I get a refund if my order arrives late?", "If my package is lost, who pays for it?",
+    "Once my order has shipped, can I still change the address?", "What if my order never arrives?",
+])
+def test_a_question_about_a_case_that_may_happen_asks_for_information(message):
+    assert conditional_question(message) and asks_for_information(message) and not states_intent(message, (r".",))
+
+
+@pytest.mark.parametrize("message", [
+    "can you check if my order shipped?", "I wonder if my parcel is lost", "is my package lost? if you could check",
+    "my order is late, if you could look into it",
+])
+def test_whether_and_polite_if_are_no_condition(message):
+    assert not conditional_question(message)
 
 
 def test_a_request_form_counts_only_outside_an_information_question():

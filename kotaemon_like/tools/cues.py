@@ -2,7 +2,8 @@
 
 The router weighs these readings with the similarity to a plugin's examples: a plugin's declared request
 form ("talk to a human", "open a ticket", "查一下订单") counts only when the message is not a question
-for general information ("how do I ...", "what happens if ...", "怎么 ..."), which the knowledge base answers.
+for general information ("how do I ...", "what happens if ...", "can I ... if my order ...", "怎么 ..."),
+which the knowledge base answers; a request cue ("my", "please", "帮我") counts only outside a question.
 """
 
 from __future__ import annotations
@@ -21,12 +22,26 @@ _HOW_TO = re.compile(
     r"|^(?!.*(?:帮|给我|请|麻烦)).*(?:可以|能不能|能否|支持|允许).{0,12}吗",
     re.IGNORECASE,
 )
-# a how-to, definition or why question asks for information; only the customer's own things make it a request
+# a how-to, definition, why, when or how-long question asks for information; about the customer's own things
+# ("what's the status of my order?") it may be a request, but only in a plugin's request form
 _INFORMATION = re.compile(
-    r"\b(?:how\s+(?:do|does|can|could|should|would|to|is|are)|what\s+(?:is|are|does|do)|what's|why|explain|difference between)\b"
+    r"\b(?:how\s+(?:do|does|can|could|should|would|to|is|are|long|much|many|often|soon|far)|what\s+(?:is|are|does|do|time|day)"
+    r"|what's|why|explain|difference between|when\s+(?:is|are|was|were|will|would|does|do|did))\b"
     r"|怎么(?!(?:还|又|一直|老是)(?:没|不))|如何|怎样|什么是|是什么|为什么|解释|什么意思|区别|哪些|哪几|哪种|有什么|多久|多少",
     re.IGNORECASE,
 )
+# a question about a case that may happen ("can I get a refund if my order arrives late?") asks for information,
+# whoever asks; "check if", "know if", "see if" ask whether, and "if you could" is a polite request, not a condition
+_WHETHER = re.compile(
+    r"\b(?:check|see|know|tell\s+(?:me|us)|ask|wonder(?:ing)?|find\s+out|confirm|verify|sure|look|as)(?:\s+[\w'-]+){0,2}?\s+if\b"
+    r"|\bif\s+(?:you|u|someone|somebody)\s+(?:could|can|would|might)\b", re.IGNORECASE)
+_CONDITION = re.compile(r"\b(?:if|unless|once)\b", re.IGNORECASE)
+# a question, however it starts ("when is my card charged?", "is my data shared with the courier?", "can someone
+# else collect my parcel?"): its "my" or "someone" is no request cue; "is my package out for delivery?" is a
+# request only through the plugin's request form
+_QUESTION = re.compile(
+    r"^\W*(?:(?:hi|hello|hey)\W+)?(?:how|what|when|where|which|who|why|can|could|may|might|do|does|did|is|are|was|were|has|have"
+    r"|will|would|should|shall|am)\b", re.IGNORECASE)
 _POSSESSIVE = re.compile(r"\b(?:my|mine|our)\b|我的|我们的|我买的|我订的|我收到的|我下的", re.IGNORECASE)
 # how a general question starts ("how do I ...", "can I ...", "请问"): its "I" is anyone, not the customer's own case
 _GENERIC_I = re.compile(
@@ -64,19 +79,25 @@ def clauses(message: str) -> list[str]:
     return [c.strip() for c in _CLAUSE.split(message) if c.strip()]
 
 
+def conditional_question(message: str) -> bool:
+    """Whether the message asks what holds in a case that may happen ("can I ... if my order arrives late?")."""
+    return ("?" in message or bool(_QUESTION.search(message))) and bool(_CONDITION.search(_WHETHER.sub(" ", message)))
+
+
 def asks_for_information(message: str) -> bool:
     """Whether the message asks for general information (how to, what is, what if) rather than for an action."""
-    if _HOW_TO.search(message):
+    if _HOW_TO.search(message) or conditional_question(message):
         return True
     return bool(_INFORMATION.search(message)) and not _POSSESSIVE.search(message)
 
 
 def request_cue(message: str) -> bool:
-    """Whether the message speaks of the customer's own case or asks for something, not for general information."""
-    if _HOW_TO.search(message):
+    """Whether the message speaks of the customer's own case or asks for something, not for general information.
+
+    A question ("when is my card charged?", "what's the status of my order?") is never a cue by itself, even
+    with a "my": only a plugin's request form or an argument it finds makes it a request."""
+    if _HOW_TO.search(message) or _INFORMATION.search(message) or _QUESTION.search(message) or conditional_question(message):
         return False
-    if _INFORMATION.search(message):
-        return bool(_POSSESSIVE.search(message))
     return bool(_REQUEST_CUE.search(_GENERIC_I.sub(" ", message)))
 
 

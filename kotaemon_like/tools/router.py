@@ -34,7 +34,6 @@ from .spelling import Speller
 DEFAULT_THRESHOLD = 0.45  # similarity a request with a request cue needs
 STRONG = 0.8  # similarity that routes without a cue: the message is nearly one of the examples
 ARGUMENT_RELIEF = 0.15  # an argument found in the message (an order number) lowers the bar by this much
-INTENT_RELIEF = 0.25  # the plugin's own request form ("talk to a human") lowers it further
 
 
 # embedder -> example phrase -> vector; shared by every router on that embedder and kept across reloads
@@ -79,9 +78,10 @@ class Match:
             if self.support <= self.counter_support and (not self.intent or self.counter_support >= STRONG):
                 return None
             if self.intent:
-                # the request form says what the customer wants: the knowledge base's relevance (high for any
-                # short message sharing a word with the documents) does not outweigh it
-                return threshold - INTENT_RELIEF
+                # the request form says what the customer wants, on its own: similarity says nothing about "operator"
+                # or "叫你们经理来" (no word in common with any example), and the knowledge base's relevance (high for
+                # any short message sharing a word with the documents) does not outweigh it
+                return 0.0
             if self.argument:
                 # "can I cancel order 12345?" asks what is possible: its number does not outweigh the knowledge base
                 bar = threshold - ARGUMENT_RELIEF
