@@ -1,5 +1,7 @@
-"""Keyword backends side by side: SQLite FTS5 (the embedded default) and PostgreSQL full-text search (the stack's),
-BM25 and PostgreSQL's ts_rank_cd, on the retrieval sets (English and Chinese): quality, indexing and query time.
+"""Keyword backends side by side: SQLite FTS5 (the embedded default), PostgreSQL full-text search (the stack's),
+BM25 and PostgreSQL's ts_rank_cd, and Qdrant sparse vectors with the IDF modifier (qdrant-client's local mode:
+its ranking is the server's, its speed is not), on the retrieval sets (English and Chinese): quality, indexing
+and query time.
 
     python bench/keyword.py                        # throw-away PostgreSQL 15 on loopback; -> bench/results/keyword.json
     python bench/keyword.py --url postgresql://user:pass@host/db
@@ -29,6 +31,7 @@ from bench.retrieval import DATASETS, MEASURES, NAMES, ranked_documents, read_js
 from kotaemon_like import registry  # noqa: E402
 from kotaemon_like.components import Document  # noqa: E402
 from kotaemon_like.stores.keyword_postgres import PostgresKeywordIndex  # noqa: E402
+from kotaemon_like.stores.keyword_qdrant import QdrantKeywordIndex  # noqa: E402
 from kotaemon_like.stores.keyword_sqlite import SqliteFtsKeywordIndex  # noqa: E402
 
 BATCH = 256  # chunks per upsert, as the indexer writes them
@@ -99,29 +102,36 @@ def main() -> None:
     parser.add_argument("--max-queries", type=int, help="ask only the first M judged queries of each set (whole corpus indexed)")
     parser.add_argument("--baseline-root", type=Path, help="also measure the PostgreSQL index of this checkout "
                         "(e.g. a worktree of the previous release), in its own table")
+    parser.add_argument("--backends", default="sqlite,postgres,qdrant", help="comma-separated subset of sqlite,postgres,qdrant")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "keyword.json")
     args = parser.parse_args()
     settings = registry.load(ROOT / "config" / "default.yaml")
     splitter = registry.build("splitter", settings.splitter, settings)
+    backends = set(args.backends.split(","))
     server = None
-    if args.url is None:
+    if args.url is None and "postgres" in backends | ({"postgres"} if args.baseline_root else set()):
         from tests.postgres_server import PostgresServer
 
         server = PostgresServer().start()
     rows = []
     try:
-        url = args.url or server.create_database()
+        url = args.url or (server.create_database() if server else "")
         for name in args.sets.split(","):
             chunks, qrels, queries = chunks_of(name, splitter, args.max_queries)
-            with tempfile.TemporaryDirectory(prefix="kl-kw-") as tmp:
-                sqlite = SqliteFtsKeywordIndex(index_dir=tmp)
-                rows.append(measure("sqlite_fts (bm25)", sqlite, chunks, qrels, queries, name))
-                sqlite.close()
-            for ranking in ("bm25", "ts_rank_cd"):
+            if "sqlite" in backends:
+                with tempfile.TemporaryDirectory(prefix="kl-kw-") as tmp:
+                    sqlite = SqliteFtsKeywordIndex(index_dir=tmp)
+                    rows.append(measure("sqlite_fts (bm25)", sqlite, chunks, qrels, queries, name))
+                    sqlite.close()
+            for ranking in ("bm25", "ts_rank_cd") if "postgres" in backends else ():
                 pg = PostgresKeywordIndex(PostgresKeywordIndex.Params(url=url, collection=f"{name}_{ranking}",
                                                                       ranking=ranking))
                 rows.append(measure(f"postgres ({ranking})", pg, chunks, qrels, queries, name))
                 pg.close()
+            if "qdrant" in backends:
+                qdrant = QdrantKeywordIndex(QdrantKeywordIndex.Params(location=":memory:"))
+                rows.append(measure("qdrant sparse (bm25, local mode)", qdrant, chunks, qrels, queries, name))
+                qdrant.close()
             if args.baseline_root:
                 base_class = baseline_index_class(args.baseline_root)
                 pg = base_class(base_class.Params(url=url, table="kl_keywords_baseline", collection=name))

@@ -36,6 +36,7 @@ BUILTINS: dict[str, dict[str, str]] = {
     "keyword_index": {
         "sqlite_fts": "stores.keyword_sqlite:SqliteFtsKeywordIndex",
         "postgres": "stores.keyword_postgres:PostgresKeywordIndex",  # a service every replica shares
+        "qdrant": "stores.keyword_qdrant:QdrantKeywordIndex",  # BM25 as sparse vectors (IDF modifier)
     },
     "retriever": {
         "hybrid": "retrievers.hybrid:HybridRetriever",

@@ -85,70 +85,53 @@ def _chunk(payload: dict[str, Any]) -> Chunk:
                  metadata=payload.get("metadata") or {})
 
 
-class QdrantVectorStore:
-    """One Qdrant collection holding chunk vectors with their payloads (text, source, page, metadata)."""
+class QdrantParams(BaseModel):
+    """Where a Qdrant collection lives: a server (`url`) or local mode (`path`, `location`)."""
 
-    class Params(BaseModel):
-        model_config = ConfigDict(extra="forbid")
-        url: str | None = None  # a Qdrant server, e.g. http://qdrant:6333; else local mode
-        api_key: SecretStr | None = None  # normally "${QDRANT_API_KEY:-}" so the value never sits in the file
-        path: str = "qdrant"  # local mode folder, relative to the index folder
-        location: Literal[":memory:"] | None = None  # local mode without a folder (tests)
-        collection: str = "kotaemon_like"
-        # one tenant's share of a collection several tenants use: its points carry `tenant` and every
-        # search, count and delete filters on it; unset (the default tenant): the points without one
-        tenant: str | None = None
-        batch_size: int = Field(256, gt=0)  # points per upsert request
-        timeout: int = Field(10, gt=0)  # seconds per server request
+    model_config = ConfigDict(extra="forbid")
+    url: str | None = None  # a Qdrant server, e.g. http://qdrant:6333; else local mode
+    api_key: SecretStr | None = None  # normally "${QDRANT_API_KEY:-}" so the value never sits in the file
+    path: str = "qdrant"  # local mode folder, relative to the index folder
+    location: Literal[":memory:"] | None = None  # local mode without a folder (tests)
+    collection: str = "kotaemon_like"
+    # one tenant's share of a collection several tenants use: its points carry `tenant` and every
+    # search, count and delete filters on it; unset (the default tenant): the points without one
+    tenant: str | None = None
+    batch_size: int = Field(256, gt=0)  # points per upsert request
+    timeout: int = Field(10, gt=0)  # seconds per server request
 
-        @field_validator("url", "api_key", "location", mode="before")
-        @classmethod
-        def _empty_is_unset(cls, value: Any) -> Any:
-            # `${QDRANT_API_KEY:-}` interpolates to "" when the variable is not set
-            return None if value == "" else value
+    @field_validator("url", "api_key", "location", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        # `${QDRANT_API_KEY:-}` interpolates to "" when the variable is not set
+        return None if value == "" else value
 
-        @model_validator(mode="after")
-        def _one_mode(self) -> QdrantVectorStore.Params:
-            if self.url and self.location:
-                raise ValueError("set either url (a Qdrant server) or location (\":memory:\"), not both")
-            return self
+    @model_validator(mode="after")
+    def _one_mode(self) -> QdrantParams:
+        if self.url and self.location:
+            raise ValueError("set either url (a Qdrant server) or location (\":memory:\"), not both")
+        return self
 
-    def __init__(self, params: Params | None = None, index_dir: Path | str = "data/index", dim: int = 384,
-                 recreate: bool = False):
-        """`recreate` (used by `kl reindex` only) empties this tenant's share of the collection first, or deletes
-        the whole collection when its dimension differs (then every tenant sharing it must be reindexed)."""
-        self.params = params or self.Params()
-        self.dim = dim
+
+class QdrantCollection:
+    """One Qdrant collection of chunk points (payload: text, source, page, metadata, tenant): the connection,
+    delete-by-source, counts and tenant views that the vector store and the keyword index share."""
+
+    Params = QdrantParams
+    kind = "collection"  # for messages: what this collection holds
+    section = "vector_store"  # its config section, for messages
+
+    def __init__(self, params: QdrantParams, index_dir: Path | str = "data/index"):
+        self.params = params
         self.collection = self.params.collection
         self.tenant = self.params.tenant
         self._owns_client = True
         self.local = not self.params.url
         on_disk = self.local and not self.params.location
         self.folder: Path | None = Path(index_dir) / self.params.path if on_disk else None
-        # `kl reindex` deletes the index folder: that rebuilds a local collection kept inside it, nothing else
-        self._reindex_clears = True  # `kl reindex` opens the store with recreate=True
         # qdrant-client's local mode keeps plain numpy arrays and dicts; the server client is thread-safe
         self._lock: Any = threading.RLock() if self.local else contextlib.nullcontext()
         self._client: QdrantClient | None = self._connect()
-        try:
-            if recreate:
-                self._drop_collection()
-            self._ensure_collection()
-        except BaseException:
-            self.close()
-            raise
-
-    def _drop_collection(self) -> None:
-        client = self._require()
-        if client.collection_exists(self.collection):
-            vectors = client.get_collection(self.collection).config.params.vectors
-            if getattr(vectors, "size", None) == self.dim:  # other tenants' points stay
-                client.delete(self.collection, models.FilterSelector(filter=tenant_scope(self.tenant)), wait=True)
-                log.warning("emptied %s's share of Qdrant collection %s at %s to rebuild it",
-                            self.tenant or "the default tenant", self.collection, self.where)
-                return
-            client.delete_collection(self.collection)
-            log.warning("deleted Qdrant collection %s at %s to rebuild it", self.collection, self.where)
 
     @property
     def where(self) -> str:
@@ -171,7 +154,7 @@ class QdrantVectorStore:
                 raise
             raise QdrantUnavailableError(
                 f"the Qdrant folder {self.folder} is already open in another process or store; close that one, "
-                "or set vector_store.url to a Qdrant server when several processes share the index"
+                f"or set {self.section}.url to a Qdrant server when several processes share the index"
             ) from None
 
     def _check_server(self, client: QdrantClient) -> None:
@@ -180,7 +163,7 @@ class QdrantVectorStore:
         except Exception as exc:  # httpx / grpc errors differ by transport; all mean the server is not there
             raise QdrantUnavailableError(
                 f"cannot reach Qdrant at {self.where} ({type(exc).__name__}); start the qdrant service "
-                "or fix vector_store.url"
+                f"or fix {self.section}.url"
             ) from None
         mine = version("qdrant-client")
         ours, theirs = (re.match(r"(\d+)\.(\d+)", v) for v in (mine, server))
@@ -190,6 +173,100 @@ class QdrantVectorStore:
         # Qdrant's rule: a client works with servers of the same major version and at most one minor apart
         if s_major != c_major or abs(s_minor - c_minor) > 1:
             log.warning("Qdrant server %s at %s may not work with qdrant-client %s", server, self.where, mine)
+
+    def _index_payload(self, info: models.CollectionInfo) -> None:
+        # local mode ignores payload indexes (and warns); a server uses them for filters and delete-by-source
+        if self.local:
+            return
+        client = self._require()
+        if "source" not in (info.payload_schema or {}):
+            client.create_payload_index(self.collection, "source", models.PayloadSchemaType.KEYWORD)
+        if "tenant" not in (info.payload_schema or {}):
+            client.create_payload_index(self.collection, "tenant", models.KeywordIndexParams(
+                type=models.KeywordIndexType.KEYWORD, is_tenant=True))
+
+    def _require(self) -> QdrantClient:
+        if self._client is None:
+            raise RuntimeError(f"the Qdrant {self.kind} at {self.where} is closed")
+        return self._client
+
+    def delete(self, source: str) -> int:
+        selector = tenant_scope(self.tenant, qdrant_filter({"source": source}))
+        with self._lock:
+            client = self._require()
+            # Collect ids first: a filter delete does not say how many points it removed.
+            ids: list[Any] = []
+            offset = None
+            while True:
+                points, offset = client.scroll(
+                    self.collection, scroll_filter=selector, limit=1000, offset=offset,
+                    with_payload=False, with_vectors=False,
+                )
+                ids.extend(p.id for p in points)
+                if offset is None:
+                    break
+            for start in range(0, len(ids), 1000):
+                client.delete(self.collection, models.PointIdsList(points=ids[start:start + 1000]), wait=True)
+        return len(ids)
+
+    def count(self) -> int:
+        with self._lock:
+            return int(self._require().count(self.collection, count_filter=tenant_scope(self.tenant), exact=True).count)
+
+    def for_tenant(self, tenant: str | None):
+        """The same collection and client seen as another tenant's (closing the view leaves the client open)."""
+        view = copy.copy(self)
+        view.tenant, view._owns_client = tenant, False
+        return view
+
+    def commit(self) -> None:
+        """Nothing to do: every upsert and delete waits until Qdrant has applied it."""
+
+    def close(self) -> None:
+        """Close the client; in local mode this releases the folder lock. Safe to call twice."""
+        if not self._owns_client:
+            return
+        with self._lock:
+            client, self._client = self._client, None
+            if client is not None:
+                client.close()
+
+
+class QdrantVectorStore(QdrantCollection):
+    """One Qdrant collection holding chunk vectors with their payloads (text, source, page, metadata)."""
+
+    class Params(QdrantParams):
+        pass
+
+    kind = "vector store"
+
+    def __init__(self, params: Params | None = None, index_dir: Path | str = "data/index", dim: int = 384,
+                 recreate: bool = False):
+        """`recreate` (used by `kl reindex` only) empties this tenant's share of the collection first, or deletes
+        the whole collection when its dimension differs (then every tenant sharing it must be reindexed)."""
+        super().__init__(params or self.Params(), index_dir)
+        self.dim = dim
+        # `kl reindex` deletes the index folder: that rebuilds a local collection kept inside it, nothing else
+        self._reindex_clears = True  # `kl reindex` opens the store with recreate=True
+        try:
+            if recreate:
+                self._drop_collection()
+            self._ensure_collection()
+        except BaseException:
+            self.close()
+            raise
+
+    def _drop_collection(self) -> None:
+        client = self._require()
+        if client.collection_exists(self.collection):
+            vectors = client.get_collection(self.collection).config.params.vectors
+            if getattr(vectors, "size", None) == self.dim:  # other tenants' points stay
+                client.delete(self.collection, models.FilterSelector(filter=tenant_scope(self.tenant)), wait=True)
+                log.warning("emptied %s's share of Qdrant collection %s at %s to rebuild it",
+                            self.tenant or "the default tenant", self.collection, self.where)
+                return
+            client.delete_collection(self.collection)
+            log.warning("deleted Qdrant collection %s at %s to rebuild it", self.collection, self.where)
 
     def _ensure_collection(self) -> None:
         client = self._require()
@@ -221,17 +298,7 @@ class QdrantVectorStore:
         if vectors.distance not in (models.Distance.COSINE, models.Distance.DOT):
             log.warning("Qdrant collection %s uses %s distance; scores will not be cosine similarity",
                         self.collection, vectors.distance)
-        # local mode ignores payload indexes (and warns); a server uses it for filters and delete-by-source
-        if not self.local and "source" not in (info.payload_schema or {}):
-            client.create_payload_index(self.collection, "source", models.PayloadSchemaType.KEYWORD)
-        if not self.local and "tenant" not in (info.payload_schema or {}):
-            client.create_payload_index(self.collection, "tenant", models.KeywordIndexParams(
-                type=models.KeywordIndexType.KEYWORD, is_tenant=True))
-
-    def _require(self) -> QdrantClient:
-        if self._client is None:
-            raise RuntimeError(f"the Qdrant vector store at {self.where} is closed")
-        return self._client
+        self._index_payload(info)
 
     def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
         if len(chunks) != len(vectors):
@@ -257,25 +324,6 @@ class QdrantVectorStore:
                     wait=True,  # acknowledged writes are durable, so commit() has nothing left to do
                 )
 
-    def delete(self, source: str) -> int:
-        selector = tenant_scope(self.tenant, qdrant_filter({"source": source}))
-        with self._lock:
-            client = self._require()
-            # Collect ids first: a filter delete does not say how many points it removed.
-            ids: list[Any] = []
-            offset = None
-            while True:
-                points, offset = client.scroll(
-                    self.collection, scroll_filter=selector, limit=1000, offset=offset,
-                    with_payload=False, with_vectors=False,
-                )
-                ids.extend(p.id for p in points)
-                if offset is None:
-                    break
-            for start in range(0, len(ids), 1000):
-                client.delete(self.collection, models.PointIdsList(points=ids[start:start + 1000]), wait=True)
-        return len(ids)
-
     def search(self, vector: np.ndarray, k: int, filter: Filter | None = None) -> list[ScoredChunk]:
         if k <= 0:
             return []
@@ -286,10 +334,6 @@ class QdrantVectorStore:
                 with_payload=True,
             )
         return [ScoredChunk(_chunk(p.payload or {}), float(p.score)) for p in result.points]
-
-    def count(self) -> int:
-        with self._lock:
-            return int(self._require().count(self.collection, count_filter=tenant_scope(self.tenant), exact=True).count)
 
     def scan(self, batch: int = 1000) -> Iterator[tuple[list[Chunk], np.ndarray]]:
         """Every stored chunk with its vector, `batch` at a time (for migrating to another store)."""
@@ -305,21 +349,3 @@ class QdrantVectorStore:
                        np.asarray([p.vector for p in points], dtype=np.float32))
             if offset is None:
                 return
-
-    def for_tenant(self, tenant: str | None) -> QdrantVectorStore:
-        """The same collection and client seen as another tenant's (closing the view leaves the client open)."""
-        view = copy.copy(self)
-        view.tenant, view._owns_client = tenant, False
-        return view
-
-    def commit(self) -> None:
-        """Nothing to do: every upsert and delete waits until Qdrant has applied it."""
-
-    def close(self) -> None:
-        """Close the client; in local mode this releases the folder lock. Safe to call twice."""
-        if not self._owns_client:
-            return
-        with self._lock:
-            client, self._client = self._client, None
-            if client is not None:
-                client.close()

@@ -2,8 +2,8 @@
 
 The default tenant runs on the config as written (`paths.knowledge`, `paths.index`); any other tenant on
 `paths.tenants/<id>/knowledge` and `paths.tenants/<id>/index`, a Qdrant collection shared with a `tenant`
-payload filter, Redis memory, breaker keys and ingest stream names carrying the tenant, a PostgreSQL keyword
-collection of its own, and its own enabled plugins.
+payload filter, Redis memory, breaker keys and ingest stream names carrying the tenant, a PostgreSQL (or Qdrant)
+keyword collection of its own, and its own enabled plugins.
 """
 
 from __future__ import annotations
@@ -58,6 +58,8 @@ def tenant_settings(settings: Settings, tenant: Tenant | str) -> Settings:
         if settings.keyword_index.type == "postgres":  # one table, a collection per tenant
             collection = settings.keyword_index.params.get("collection", "default")
             update["keyword_index"] = _with(settings.keyword_index, collection=f"{collection}:{tenant_id}")
+        if settings.keyword_index.type == "qdrant":  # a collection per tenant (its own IDF)
+            update["keyword_index"] = _with(settings.keyword_index, tenant=tenant_id)
         if settings.tools.breaker.url:  # a tenant's plugins may call its own services: breakers of its own
             breaker = settings.tools.breaker
             update["tools"] = settings.tools.model_copy(
