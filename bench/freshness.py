@@ -1,13 +1,16 @@
-"""Freshness: time from copying a PDF into the watched folder until a phrase from its last page is found.
+"""Freshness: time from copying a PDF into the watched folder until it is searchable, in two steps.
 
     python bench/freshness.py [--runs 5] [--files a.pdf b.pdf ...] [--backends redis] [--config FILE]
 
-Backends: `embedded` (in-process queue) and `redis` (a redis-server started on a free 127.0.0.1 port;
-the worker runs in this process but every job travels through the Redis Stream). `direct_p50_s` is the
-same file indexed by calling the pipeline directly, so the queue path's overhead is the difference.
-`cpu_s` / `direct_cpu_s` are this process's CPU seconds per file (worker, watcher and this poll loop
-included): on a shared machine they say more than wall times. `load_1m` is the load average before the
-runs of each row. Prints one JSON object per file and backend; writes bench/results/freshness.json.
+`keyword_*` is until a phrase found only on the file's last page is retrievable by its words (the text is
+indexed before the vectors are made); `vector_*` is until that chunk also has its vector and the manifest
+says `indexed` (every vector stored). Backends: `embedded` (in-process queue) and `redis` (a redis-server
+started on a free 127.0.0.1 port; the worker runs in this process but every job travels through the Redis
+Stream). `direct_*` is the same file indexed by calling the pipeline directly (its two times as the
+pipeline reports them), so the queue path's overhead is the difference. `cpu_s` / `direct_cpu_s` are this
+process's CPU seconds per file until fully indexed (worker, watcher and this poll loop included): on a
+shared machine they say more than wall times. `load_1m` is the load average before the runs of each row.
+Prints one JSON object per file and backend; writes bench/results/freshness.json.
 """
 
 from __future__ import annotations
@@ -57,10 +60,16 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def found(kb, source: str, page: int, phrase: str) -> bool:
-    """The last page's phrase is retrievable: a chunk of that page holding it comes back for it."""
+def found(kb, source: str, page: int, phrase: str) -> str | None:
+    """The id of the chunk of the last page that holds its phrase, once the keyword index returns it for it."""
     hits = kb.keyword_index.search(phrase, 50, {"source": source})
-    return any(h.chunk.page == page and phrase in " ".join(h.chunk.text.split()) for h in hits)
+    return next((h.chunk.id for h in hits if h.chunk.page == page and phrase in " ".join(h.chunk.text.split())), None)
+
+
+def fully_indexed(kb, manifest, source: str, chunk_id: str) -> bool:
+    """That chunk has its vector, and the manifest says the whole file is indexed."""
+    record = manifest.get(source)
+    return record is not None and record.status == "indexed" and not kb.vector_store.missing([chunk_id])
 
 
 def start_redis(folder: Path) -> tuple[subprocess.Popen, str]:
@@ -84,51 +93,63 @@ def settings_for(work: Path, queue: dict, base: Path) -> Path:
     return path
 
 
+def wait_for(check, start: float, what: str):
+    while not (value := check()):
+        if time.perf_counter() > start + 600:
+            raise RuntimeError(f"{what} after 600 s")
+        time.sleep(0.01)
+    return value
+
+
+def stats(prefix: str, values: list[float]) -> dict:
+    return {f"{prefix}_p50_s": round(statistics.median(values), 3), f"{prefix}_p95_s": round(percentile(values, 0.95), 3)}
+
+
 def measure_backend(backend: str, files: list[str], runs: int, work: Path, queue: dict, base: Path) -> list[dict]:
     settings = registry.load(settings_for(work, queue, base))
     service = IngestService(settings, watch=True, workers=1)
     service.start()
-    kb, rows = service.kb, []
+    kb, rows, manifest = service.kb, [], service.indexer.manifest
     direct_indexer = registry.build_indexer(kb, work / "direct")
     try:
         for name in files:
             page, phrase = last_page_phrase(PDFS / name)
             load = os.getloadavg()[0]
-            times, cpu = [], []
+            keyword, vector, cpu = [], [], []
             for run in range(runs):
                 source = f"{backend}-{run}-{name}"
                 target = work / "knowledge" / source
                 start, cpu_start = time.perf_counter(), time.process_time()
                 shutil.copy(PDFS / name, target)
-                deadline = start + 600
-                while not found(kb, source, page, phrase):
-                    if time.perf_counter() > deadline:
-                        raise RuntimeError(f"{source} not searchable after 600 s")
-                    time.sleep(0.01)
-                times.append(time.perf_counter() - start)
+                chunk = wait_for(lambda: found(kb, source, page, phrase), start, f"{source} not searchable")
+                keyword.append(time.perf_counter() - start)
+                wait_for(lambda: fully_indexed(kb, manifest, source, chunk), start, f"{source} not indexed")
+                vector.append(time.perf_counter() - start)
                 cpu.append(time.process_time() - cpu_start)
                 target.unlink()
                 while kb.keyword_index.sources().get(source):
                     time.sleep(0.05)
-            direct, direct_cpu = [], []
+            direct_keyword, direct_vector, direct_cpu = [], [], []
             for run in range(runs):
                 source = f"direct-{run}-{name}"
                 shutil.copy(PDFS / name, work / "direct" / source)
-                start, cpu_start = time.perf_counter(), time.process_time()
+                cpu_start = time.process_time()
                 result = direct_indexer.index_file(source)
-                direct.append(time.perf_counter() - start)
+                direct_keyword.append(result.text_seconds)
+                direct_vector.append(result.seconds)
                 direct_cpu.append(time.process_time() - cpu_start)
             with pymupdf.open(PDFS / name) as doc:
                 pages = doc.page_count
             row = {
                 "file": name, "backend": backend, "pages": pages, "chunks": result.chunks, "runs": runs,
-                "p50_s": round(statistics.median(times), 3), "p95_s": round(percentile(times, 0.95), 3),
-                "direct_p50_s": round(statistics.median(direct), 3),
-                "direct_p95_s": round(percentile(direct, 0.95), 3),
+                **stats("keyword", keyword), **stats("direct_keyword", direct_keyword),
+                **stats("vector", vector), **stats("direct_vector", direct_vector),
                 "cpu_s": round(statistics.median(cpu), 2), "direct_cpu_s": round(statistics.median(direct_cpu), 2),
                 "load_1m": round(load, 2), "embedder": kb.embedder.name,
             }
-            row["overhead_pct"] = round(100 * (row["p50_s"] - row["direct_p50_s"]) / row["p50_s"], 1)
+            for step in ("keyword", "vector"):
+                p50, direct = row[f"{step}_p50_s"], row[f"direct_{step}_p50_s"]
+                row[f"{step}_overhead_pct"] = round(100 * (p50 - direct) / p50, 1)
             print(json.dumps(row), flush=True)
             rows.append(row)
     finally:

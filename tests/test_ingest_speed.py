@@ -252,9 +252,11 @@ def test_crash_mid_file_leaves_the_file_to_be_indexed_again(workdir, embedder):
     kb, indexer = open_indexer(workdir, crashing, batch_texts=16)
     with pytest.raises(RuntimeError, match="killed mid-run"):
         indexer.sync()
-    # the first batch is stored, but the file is not in the manifest as indexed: the next scan indexes it again
+    # the first batch is stored whole and the second one's text, but the file is not in the manifest as
+    # indexed: the next scan indexes it again
     record = indexer.manifest.get("long-policy.pdf")
-    assert record.status == IN_PROGRESS and kb.keyword_index.count() == kb.vector_store.count() > 0
+    assert record.status == IN_PROGRESS and record.chunks == kb.vector_store.count() > 0
+    assert kb.keyword_index.count() >= kb.vector_store.count() + 16  # the second batch: text only
     assert indexer.plan().changed == ["long-policy.pdf"]
     kb.close()
 

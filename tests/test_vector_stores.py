@@ -122,6 +122,14 @@ def test_payload_round_trips_for_citations(filled):
     assert hit.citation() == chunks[5].citation()
 
 
+def test_missing_names_the_chunks_without_a_vector(filled):
+    store, chunks, vectors = filled
+    assert store.missing([chunks[0].id, "not-stored", chunks[1].id]) == {"not-stored"}
+    store.delete(chunks[1].source)
+    assert store.missing([chunks[0].id, chunks[1].id]) == {chunks[1].id}
+    assert store.missing([]) == set()
+
+
 def test_delete_by_source_returns_the_number_removed(filled):
     store, chunks, vectors = filled
     assert store.delete("b.pdf") == 10

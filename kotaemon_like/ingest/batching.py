@@ -2,9 +2,10 @@
 
 The model is the whole cost of ingestion, so nothing else may keep it waiting: a `Prefetcher` thread
 loads and splits the next files while the current batch is embedded, and a `BatchWriter` gathers
-chunks of many files into one embedding call (sentence-transformers length-sorts within a call, so
-short chunks of many small files share batches), writes each batch to the stores in one locked
-section, and puts a file into the manifest only once every one of its chunks is durably stored.
+chunks of many files into one batch (the embedder length-sorts within a call, so short chunks of many
+small files share model calls). Nothing waits for the model to be searchable either: a batch's text is
+written to the keyword index first, then its vectors follow an embedder batch at a time, in reading
+order, and a file enters the manifest as indexed only once every one of its vectors is stored.
 """
 
 from __future__ import annotations
@@ -14,22 +15,15 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Iterator, Union
+from typing import Callable, Iterator, Union
 
-from ..components import Chunk
+from ..components import Chunk, Embedder
+from .index_writer import IN_PROGRESS, IndexWriter, in_progress  # noqa: F401  (IN_PROGRESS: where callers look for it)
 from .manifest import FileRecord
 from .ocr import PageTally
 from .scanner import FileResult
 
-if TYPE_CHECKING:
-    from .pipeline import Indexer
-
 log = logging.getLogger(__name__)
-
-# A file whose chunks are partly in the stores carries this record until it is done: the scanner
-# sees a size that never matches (so the file is indexed again after a crash) and a deleted file's
-# leftovers are removed like any indexed file's.
-IN_PROGRESS = "indexing"
 
 
 @dataclass(eq=False)
@@ -45,9 +39,9 @@ class FileJob:
     pages: int = 0  # pages in the file, as the loader counts them
     documents: int = 0  # pages that had text
     received: int = 0  # chunks handed to the writer
-    stored: int = 0  # chunks written to the stores
-    cleared: bool = False  # what was indexed for it before is gone from the stores
-    marked: bool = False  # carries the in-progress manifest record
+    texted: float = 0.0  # when its last chunks so far became keyword-searchable (perf_counter)
+    stored: int = 0  # chunks stored with their vectors
+    started: bool = False  # marked in progress, and what was indexed for it before is gone from the stores
     tally: PageTally = field(default_factory=PageTally)  # a PDF's pages by how they were read (text, OCR, blank, ...)
 
     @property
@@ -138,14 +132,16 @@ class Prefetcher:
 
 
 class BatchWriter:
-    """Embeds chunks of many files together and commits each file once all its chunks are stored."""
+    """Stores the text of chunks of many files at once, then their vectors an embedder batch at a time, and
+    commits each file once all its vectors are stored."""
 
-    def __init__(self, indexer: Indexer, batch_texts: int, on_result: Callable[[FileResult], None]):
-        self.indexer = indexer
-        self.batch_texts = batch_texts
+    def __init__(self, writer: IndexWriter, embedder: Embedder, batch_texts: int, vector_batch: int,
+                 on_result: Callable[[FileResult], None]):
+        self.writer, self.embedder = writer, embedder
+        self.batch_texts, self.vector_batch = batch_texts, max(1, vector_batch)
         self.on_result = on_result
         self._pending: list[tuple[FileJob, Chunk]] = []
-        self._loaded: list[FileJob] = []  # loading finished, waiting for their last chunks to be stored
+        self._loaded: list[FileJob] = []  # loading finished, waiting for their last vectors to be stored
 
     @property
     def pending(self) -> int:
@@ -163,57 +159,55 @@ class BatchWriter:
             self._fail(event.job, event.error)
 
     def flush(self) -> None:
-        """Embed and store everything pending; commit the files that are now complete."""
+        """Make everything pending searchable by its text, then embed and store its vectors in reading order,
+        committing the files that are then complete."""
         batch, self._pending = self._pending, []
-        vectors = self.indexer.embedder.embed_documents([c.text for _, c in batch]) if batch else None
-        if batch or self._loaded:
-            self._write(batch, vectors)
+        if not batch and not self._loaded:
+            return
+        self._store_text(batch)
+        # A part is one embedder batch: as cheap per chunk as one call for all (measured), and the first
+        # pages are found by meaning before the model reaches the last ones.
+        parts = [batch[i : i + self.vector_batch] for i in range(0, len(batch), self.vector_batch)] or [[]]
+        for part in parts:
+            vectors = self.embedder.embed_documents([c.text for _, c in part]) if part else None
+            self._store_vectors(part, vectors)
 
-    def _write(self, batch: list[tuple[FileJob, Chunk]], vectors) -> None:
-        indexer = self.indexer
+    def _store_text(self, batch: list[tuple[FileJob, Chunk]]) -> None:
         jobs = list({id(job): job for job, _ in batch}.values())
-        with indexer.write_lock():
-            indexer._refresh_stores()
-            for job in jobs + self._loaded:
-                if not job.cleared:
-                    indexer._forget(job.source)
-                    job.cleared = True
-            if batch:
-                chunks = [c for _, c in batch]
-                indexer.vector_store.upsert(chunks, vectors)
-                indexer.keyword_index.upsert(chunks)
-            indexer.vector_store.commit()
-            indexer.keyword_index.commit()
-            for job, _ in batch:
-                job.stored += 1
-            done = [job for job in self._loaded if job.stored == job.received]
-            for job in done:
-                indexer.manifest.put(
-                    FileRecord(job.source, job.sha256, job.size, job.mtime_ns, job.stored, "indexed")
-                )
-            finished = {id(job) for job in done}
-            for job in jobs:
-                if id(job) not in finished and not job.marked:
-                    indexer.manifest.put(FileRecord(job.source, "", -1, 0, job.stored, IN_PROGRESS))
-                    job.marked = True
+        starting = [job for job in jobs + self._loaded if not job.started]
+        if not batch and not starting:
+            return
+        self.writer.store_text([c for _, c in batch], [job.source for job in starting])
+        now = time.perf_counter()
+        for job in starting:
+            job.started = True
+        for job in jobs:
+            job.texted = now
+            log.debug("text searchable", extra={"source": job.source, "seconds": round(now - job.start, 3)})
+
+    def _store_vectors(self, part: list[tuple[FileJob, Chunk]], vectors) -> None:
+        jobs = list({id(job): job for job, _ in part}.values())
+        for job, _ in part:  # counted ahead; a failed write ends the run and the files stay in progress
+            job.stored += 1
+        done = [job for job in self._loaded if job.stored == job.received]
+        finished = {id(job) for job in done}
+        records = [FileRecord(job.source, job.sha256, job.size, job.mtime_ns, job.stored, "indexed") for job in done]
+        records += [in_progress(job.source, job.stored) for job in jobs if id(job) not in finished]
+        self.writer.store_vectors([c for _, c in part], vectors, records)
         self._loaded = [job for job in self._loaded if id(job) not in finished]
+        end = time.perf_counter()
         for job in done:
             log.info("indexed %s: %d chunks", job.source, job.stored, extra={"source": job.source, "chunks": job.stored})
-            self.on_result(FileResult(job.source, job.action, job.stored, seconds=time.perf_counter() - job.start, note=job.note))
+            self.on_result(FileResult(job.source, job.action, job.stored, seconds=end - job.start, note=job.note,
+                                      text_seconds=(job.texted or end) - job.start))
 
     def _fail(self, job: FileJob, error: str) -> None:
         self._pending = [(j, c) for j, c in self._pending if j is not job]
-        indexer = self.indexer
-        with indexer.write_lock():
-            indexer._refresh_stores()
-            indexer._forget(job.source)
-            indexer.vector_store.commit()
-            indexer.keyword_index.commit()
-            # size and mtime are kept so an unchanged bad file is not retried on every scan
-            indexer.manifest.put(FileRecord(job.source, "", job.size, job.mtime_ns, 0, "failed", error))
+        # size and mtime are kept so an unchanged bad file is not retried on every scan
+        self.writer.fail(FileRecord(job.source, "", job.size, job.mtime_ns, 0, "failed", error))
         log.warning("failed to index %s: %s", job.source, error, extra={"source": job.source})
         self.on_result(FileResult(job.source, "failed", error=error, seconds=time.perf_counter() - job.start))
 
     def finish(self) -> None:
-        """Embed what is left and commit every file whose loading finished."""
+        """Store what is left and commit every file whose loading finished."""
         self.flush()

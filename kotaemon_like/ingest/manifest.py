@@ -7,6 +7,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 from ..embedders import DISTINCT_NAME_SUFFIX
 from ..stores import sqlite_db
@@ -110,12 +111,23 @@ class Manifest:
             return {row[0]: FileRecord(*row) for row in self._con.execute("SELECT * FROM files ORDER BY source")}
 
     def put(self, record: FileRecord) -> None:
+        self.put_many([record])
+
+    def put_many(self, records: Sequence[FileRecord]) -> None:
+        """Several records in one transaction (one version renewal)."""
+        if not records:
+            return
+        now = time.time()
         with sqlite_db.Transaction(self._con, self._lock) as con:
-            con.execute(
+            con.executemany(
                 "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?)",
-                (record.source, record.sha256, record.size, record.mtime_ns, record.chunks, record.status,
-                 record.error, record.indexed_at or time.time()),
+                [(r.source, r.sha256, r.size, r.mtime_ns, r.chunks, r.status, r.error, r.indexed_at or now) for r in records],
             )
+            self._renew(con)
+
+    def renew(self) -> None:
+        """A new version token: the index changed without any file's record changing."""
+        with sqlite_db.Transaction(self._con, self._lock) as con:
             self._renew(con)
 
     def remove(self, source: str) -> None:

@@ -2,8 +2,8 @@
 
 A bad file is recorded as failed with its reason and never stops the run. Files are read page by
 page in a loader thread while the model embeds batches gathered across files (see `batching`); a
-file enters the manifest only after all its chunks are stored, so a crash mid-file means the file
-is simply indexed again.
+file's text is searchable before its vectors are made, but it enters the manifest as indexed only
+after all its vectors are stored, so a crash mid-file means the file is simply indexed again.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Callable, ContextManager, Iterable, Iterator, Sequence
 
 from ..components import Chunk, Embedder, KeywordIndex, Loader, Splitter, VectorStore
 from .batching import BatchWriter, Chunks, Event, Failed, FileJob, Loaded, Prefetcher
+from .index_writer import IndexWriter
 from .loaders import LoadError
 from .manifest import Manifest
 from .scanner import FileResult, FolderScanner, Plan, is_ignored
@@ -67,20 +68,25 @@ class Indexer:
         self.root = self.scanner.root
         self.splitter, self.embedder = splitter, embedder
         self.vector_store, self.keyword_index, self.manifest = vector_store, keyword_index, manifest
+        self.writer = IndexWriter(vector_store, keyword_index, manifest, write_lock)
         self.max_bytes = int(max_file_mb * 1024 * 1024)
         self.max_chunks = max_file_chunks  # bounds the embedding work one file can ask for
-        # Store writes of several worker processes take turns; loading and embedding run in parallel.
-        self.write_lock = write_lock
         self.batch_texts = batch_texts or 4 * int(getattr(embedder, "batch_size", 64))
         self.prefetch = prefetch
         manifest.check_embedder(embedder.name, embedder.dim)
 
+    @property
+    def write_lock(self) -> Callable[[], ContextManager]:
+        """Store writes of several worker processes take turns; loading and embedding run in parallel."""
+        return self.writer.lock
+
+    @write_lock.setter
+    def write_lock(self, lock: Callable[[], ContextManager]) -> None:
+        self.writer.lock = lock
+
     def repair(self) -> None:
-        """Make the stores agree after a crash mid-write (stores that can disagree implement `repair`)."""
-        with self.write_lock():
-            for store in (self.vector_store, self.keyword_index):
-                if hasattr(store, "repair"):
-                    store.repair()
+        """Make the stores agree after a crash mid-write."""
+        self.writer.repair()
 
     def plan(self) -> Plan:
         return self.scanner.plan()
@@ -147,7 +153,7 @@ class Indexer:
             if on_progress:
                 on_progress(result)
 
-        writer = BatchWriter(self, self.batch_texts, done)
+        writer = BatchWriter(self.writer, self.embedder, self.batch_texts, self.embed_batch, done)
         events = Prefetcher(self._events(items), capacity=2 * self.batch_texts) if prefetch else None
         try:
             for event in events if events is not None else self._events(items):
@@ -165,23 +171,9 @@ class Indexer:
     def embed_batch(self) -> int:
         return int(getattr(self.embedder, "batch_size", 64))
 
-    def _refresh_stores(self) -> None:
-        for store in (self.vector_store, self.keyword_index):
-            if hasattr(store, "refresh"):
-                store.refresh()
-
-    def _forget(self, source: str) -> None:
-        self.vector_store.delete(source)
-        self.keyword_index.delete(source)
-
     def remove(self, source: str) -> FileResult:
         """Drop a deleted file's chunks from both stores and the manifest."""
-        with self.write_lock():
-            self._refresh_stores()
-            self._forget(source)
-            self.vector_store.commit()
-            self.keyword_index.commit()
-            self.manifest.remove(source)
+        self.writer.remove(source)
         log.info("removed %s", source, extra={"source": source})
         return FileResult(source, "deleted")
 

@@ -38,8 +38,9 @@ class FileResult:
     action: str  # new | changed | unchanged | deleted | failed | skipped
     chunks: int = 0
     error: str = ""
-    seconds: float = 0.0
+    seconds: float = 0.0  # until it was indexed: every chunk stored with its vector
     note: str = ""  # indexed, but something the user should know (e.g. pages without text)
+    text_seconds: float = 0.0  # until its text was keyword-searchable (before its vectors were stored)
 
 
 @dataclass

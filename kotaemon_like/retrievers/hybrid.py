@@ -89,6 +89,9 @@ class HybridRetriever:
         translate: bool = True  # also search a Chinese query's English gloss (CC-CEDICT), for English documents
         translate_weight: float = Field(4.0, ge=0)  # the gloss lists' weight when the Chinese terms matched nothing
         translate_candidates: int = Field(30, gt=0)  # taken from each gloss list
+        # of the best keyword hits, this many at most are embedded now when they have no vector yet (a file
+        # whose text is indexed while its vectors are still being made), so they rank by meaning too
+        unembedded: int = Field(4, ge=0)
 
     def __init__(
         self, params: Params | None, embedder: Embedder, vector_store: VectorStore, keyword_index: KeywordIndex, **_: object
@@ -133,6 +136,22 @@ class HybridRetriever:
         return [ScoredChunk(h.chunk, h.score, overlap(query, h.chunk.text), h.similarity)
                 for h in hits if self._readable(h.chunk.text)]
 
+    def unembedded(self, query: str, keyword_hits: list[ScoredChunk], vector_hits: list[ScoredChunk]) -> list[ScoredChunk]:
+        """The best keyword hits that the vector store has no vector for yet, scored by their cosine to the query,
+        measured now: without it a file being indexed would compete with its keyword score alone."""
+        missing = getattr(self.vector.vector_store, "missing", None)
+        listed = {h.chunk.id for h in vector_hits}
+        top = [h for h in keyword_hits[: self.params.unembedded] if h.chunk.id not in listed]
+        if missing is None or not top:
+            return []
+        absent = missing([h.chunk.id for h in top])
+        top = [h for h in top if h.chunk.id in absent]
+        if not top:
+            return []
+        cosines = self.embedder.embed_documents([h.chunk.text for h in top]) @ self.embedder.embed_query(query)
+        relevance = self.embedder.relevance
+        return [ScoredChunk(h.chunk, float(c), relevance(float(c)), float(c)) for h, c in zip(top, cosines)]
+
     def retrieve(self, query: str, k: int | None = None, filter: Filter | None = None) -> list[ScoredChunk]:
         k = k or self.params.top_k
         n = max(self.params.candidates, k)
@@ -140,7 +159,11 @@ class HybridRetriever:
         w_vector, w_keyword = self.weights(query, keyword_hits)
         lists = [(w_keyword, keyword_hits)]
         if w_vector > 0:
-            lists.append((w_vector, self.vector.candidates(query, n, filter)))
+            vector_hits = self.vector.candidates(query, n, filter)
+            extra = self.unembedded(query, keyword_hits, vector_hits)
+            if extra:  # ranked by cosine among the stored ones (rank fusion reads the order)
+                vector_hits = sorted(vector_hits + extra, key=lambda h: h.score, reverse=True)
+            lists.append((w_vector, vector_hits))
         gloss = self.translator.gloss(query) if self.translator is not None else None
         if gloss:
             lists.extend(self.gloss_lists(query, gloss, keyword_hits, n, filter))

@@ -232,6 +232,12 @@ class FaissVectorStore:
             found = sqlite_db.chunks_by_rowid(self._con, [i for i, _ in hits])
         return [ScoredChunk(found[i], s) for i, s in hits if i in found]
 
+    def missing(self, chunk_ids: Sequence[str]) -> set[str]:
+        """Those of `chunk_ids` with no vector here (yet: a file whose text is indexed before its vectors)."""
+        self.refresh()
+        with self._lock:
+            return {cid for cid in chunk_ids if vector_id(cid) not in self._ids}
+
     def count(self) -> int:
         self.refresh()
         with self._lock:

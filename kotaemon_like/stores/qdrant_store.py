@@ -335,6 +335,15 @@ class QdrantVectorStore(QdrantCollection):
             )
         return [ScoredChunk(_chunk(p.payload or {}), float(p.score)) for p in result.points]
 
+    def missing(self, chunk_ids: Sequence[str]) -> set[str]:
+        """Those of `chunk_ids` with no point here (yet: a file whose text is indexed before its vectors)."""
+        if not chunk_ids:
+            return set()
+        points = {point_id(f"{self.tenant}/{cid}" if self.tenant else cid): cid for cid in chunk_ids}
+        with self._lock:
+            found = self._require().retrieve(self.collection, ids=list(points), with_payload=False, with_vectors=False)
+        return set(chunk_ids) - {points[str(p.id)] for p in found}
+
     def scan(self, batch: int = 1000) -> Iterator[tuple[list[Chunk], np.ndarray]]:
         """Every stored chunk with its vector, `batch` at a time (for migrating to another store)."""
         offset = None
