@@ -11,8 +11,9 @@ from kotaemon_like.tools import ToolContext, ToolError, ToolPlugin
 
 # a faulty item, as a customer describes it
 _FAULT = (r"\b(?:broken|damaged|defective|faulty|cracked|smashed|crushed|leaks|leaking|dead|stopped\s+working|overheat(?:s|ing)?|smells?\s+(?:of\s+)?burn(?:ing|t)"
+          r"|sparks|sparking|smokes|smoking|rattles|rattling|makes\s+(?:an?\s+)?(?:weird|strange|loud|awful)\s+noise|shows?\s+(?:an?\s+)?error"
           r"|(?:does\s*n[o']?t|doesnt|do\s*n[o']?t|dont|won'?t|not)\s+(?:work|working|turn\s+on|start|charge))\b")
-_FAULT_ZH = (r"(?:坏了|碎了|裂了|裂开|烧了|冒烟|漏水|漏电|漏了|故障|质量问题|不能用|用不了|不工作|开不了机|打不开|发错|破损|损坏|坏掉|没声音|没反应|不亮|失灵|死机"
+_FAULT_ZH = (r"(?:坏了|碎了|是碎的|是坏的|是破的|是裂的|裂了|裂开|烧了|冒烟|漏水|漏电|漏了|故障|质量问题|不能用|用不了|不工作|开不了机|打不开|发错|破损|损坏|坏掉|没声音|没反应|不亮|失灵|死机"
              r"|充不(?:了|进)电|不能充电|不制冷|不加热|不出水)")
 URGENT = re.compile(r"\b(urgent|asap|immediately|emergency)\b", re.IGNORECASE)
 
@@ -56,6 +57,8 @@ class CreateTicket(ToolPlugin):
         r"\b(?:open|raise|file|log|create|submit|lodge|register|report)\b.{0,12}\b(?:issue|problem|fault|defect)\b",
         r"\b(?:need|want|get)\b.{0,10}\bticket\b",
         r"^\W*(?:an?\s+|the\s+)?(?:support\s+)?(?:ticket|complaint)(?:\s+(?:please|pls|plz|now))?\W*$",
+        # a complaint as a headline: "complaint about late delivery"
+        r"^\W*(?:an?\s+|my\s+)?(?:formal\s+)?complaint\s+(?:about|regarding|re|against|on|for|over)\b",
         r"\b(?:i|we)\b.{0,20}\b(?:complain|complaint|escalate)",
         r"\breport\b.{0,25}\b(?:damage|broken|defective|faulty)",
         r"\b(?:call|ring|phone)\s+(?:me|us)\b|\bcall\s*back\b|\bcallback\b",

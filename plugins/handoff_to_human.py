@@ -49,14 +49,14 @@ class HandoffToHuman(ToolPlugin):
         # wanting a person is wanting one as such: "I need a human", not "I need a package that lets people share files"
         rf"\b(?:need|want|require|prefer|like)\s+(?:help\s+from\s+|to\s+(?:talk|speak|chat)\s+(?:to|with)\s+)?"
         rf"(?:(?:an?|the|some|one|real|actual|live|proper|your)\s+)*{_PEOPLE}\b",
-        r"^\W*(?:an?\s+|the\s+|real\s+|live\s+|your\s+)*(?:human(?:\s+being)?|person|agent|operator|representative|rep|manager|supervisor"
-        r"|someone|boss|customer\s+(?:service|support)|live\s+(?:chat|support))s?"
-        r"(?:\s+(?:please|pls|plz|now|asap))*\W*$",
+        # naming who they want, and nothing else: "operator", "a real human, please", "agent agent agent"
+        rf"^\W*(?:(?:an?|the|real|live|your)\s+)*(?:{_PEOPLE}|human\s+being|boss|customer\s+support|live\s+(?:chat|support))s?"
+        rf"(?:\W+(?:{_PEOPLE}s?|please|pls|plz|now|asap))*\W*$",
         r"\b(?:real|live|actual)\s+(?:human|person|agent|people|one)\b",
         r"\b(?:humans?|person|agent|someone|somebody|anyone|anybody|operator|representative|manager)\b.{0,20}\b(?:i|we)\s+(?:can|could)"
         r"\s+(?:talk|speak|chat)",
-        r"\b(?:can|could|may)\s+(?:i|we)\s+(?:get|have|see|reach)\s+(?:an?\s+|the\s+|your\s+|some\s+)?(?:real\s+|live\s+)?(?:humans?|person"
-        r"|agent|operator|representative|rep|manager|supervisor|someone|somebody)\b",
+        rf"\b(?:can|could|may|would|will)\s+(?:i|we|you|u)\s+(?:get|have|see|reach|find|bring|fetch)\s+(?:me\s+|us\s+)?"
+        rf"(?:(?:an?|the|your|some|real|live|actual)\s+)*{_PEOPLE}\b",
         r"\b(?:not|no|don't\s+want|done\s+with|hate|stop)\b.{0,15}\b(?:bot|chatbot|robot|machine)\b",
         # giving up on the assistant: "this bot is useless", "you are not helping"
         r"\b(?:you|you're|bot|chatbot|robot|this\s+(?:chat|thing)|assistant)\b.{0,10}\b(?:useless|stupid|dumb|pointless|not\s+helping"

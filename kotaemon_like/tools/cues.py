@@ -17,6 +17,8 @@ from typing import Sequence
 _HOW_TO = re.compile(
     r"\b(?:how|where|when|which|why|what|who|whom)\b(?:\s+[\w'-]+){0,3}?\s+(?:do|can|could|should|would|must|may|shall)\s+(?:i|we|one|you|they)\b"
     r"|^\W*(?:do|does|should|must|shall)\s+(?:i|we|one|you|they)\b"
+    # what others may do is a rule, not the customer's request: "can customers talk to a human over the phone?"
+    r"|^\W*(?:can|could|may|do|does|will|are|should|must)\s+(?:customers?|clients?|buyers?|users?|people|everyone|anyone|guests?)\b"
     r"|\bwhat\s+(?:if|happens|happen|to do)\b|\b(?:in case|supposing)\b"
     r"|如果|万一|假如|(?:在|去|从)?哪(?:里|儿)?(?:能|可以)?(?:找|看|查|买|下载|设置|修改|填写)"
     r"|^(?!.*(?:帮|给我|请|麻烦)).*(?:可以|能不能|能否|支持|允许).{0,12}吗",
@@ -26,7 +28,11 @@ _HOW_TO = re.compile(
 # ("what's the status of my order?") it may be a request, but only in a plugin's request form
 _INFORMATION = re.compile(
     r"\b(?:how\s+(?:do|does|can|could|should|would|to|is|are|long|much|many|often|soon|far)|what\s+(?:is|are|does|do|time|day)"
-    r"|what's|why|explain|difference between|when\s+(?:is|are|was|were|will|would|does|do|did))\b"
+    r"|what's|why|explain|difference between|when\s+(?:is|are|was|were|will|would|does|do|did)"
+    # wanting to know is asking for information: "I'd like to know your refund policy", "tell me about delivery"
+    r"|(?:want|like|need|wish)\s+to\s+(?:know|understand|find\s+out|learn)|i'?m\s+curious|i\s+wonder|tell\s+(?:me|us)\s+about"
+    r"|figure\s+out)\b"
+    r"|(?:想|要)(?:知道|了解|问问|问一下|咨询)"
     r"|怎么(?!(?:还|又|一直|老是)(?:没|不))|如何|怎样|什么是|是什么|为什么|解释|什么意思|区别|哪些|哪几|哪种|有什么|多久|多少",
     re.IGNORECASE,
 )
