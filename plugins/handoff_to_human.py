@@ -11,7 +11,7 @@ from kotaemon_like.tools import ToolContext, ToolError, ToolPlugin
 
 # who a customer asks for
 _PEOPLE = (r"(?:humans?|person|people|someone|somebody|anyone|anybody|agent|representative|rep|operator|manager|supervisor|staff"
-           r"|employee|customer\s+service|support\s+team|colleague)")
+           r"|employee|customer\s+service|support\s+team|colleague|some1|sum1|any1)")
 
 
 class HandoffToHuman(ToolPlugin):
@@ -55,8 +55,7 @@ class HandoffToHuman(ToolPlugin):
         r"\b(?:real|live|actual)\s+(?:human|person|agent|people|one)\b",
         r"\b(?:humans?|person|agent|someone|somebody|anyone|anybody|operator|representative|manager)\b.{0,20}\b(?:i|we)\s+(?:can|could)"
         r"\s+(?:talk|speak|chat)",
-        rf"\b(?:can|could|may|would|will)\s+(?:i|we|you|u)\s+(?:get|have|see|reach|find|bring|fetch)\s+(?:me\s+|us\s+)?"
-        rf"(?:(?:an?|the|your|some|real|live|actual)\s+)*{_PEOPLE}\b",
+        rf"\b(?:get|have|see|reach|find|bring|fetch)\s+(?:me\s+|us\s+)?(?:(?:an?|the|your|some|real|live|actual)\s+)+{_PEOPLE}\b",
         r"\b(?:not|no|don't\s+want|done\s+with|hate|stop)\b.{0,15}\b(?:bot|chatbot|robot|machine)\b",
         # giving up on the assistant: "this bot is useless", "you are not helping"
         r"\b(?:you|you're|bot|chatbot|robot|this\s+(?:chat|thing)|assistant)\b.{0,10}\b(?:useless|stupid|dumb|pointless|not\s+helping"

@@ -77,6 +77,7 @@ class OrderStatus(ToolPlugin):
         # "where's the stuff I ordered", "when does what we bought arrive": the customer's own purchase
         r"\b(?:where(?:'s|s)?|when)\b.{0,30}\b(?:i|we)\s+(?:ordered|bought|purchased|paid\s+for)\b",
         r"\b(?:still\s+waiting|waiting\s+(?:for|on)\s+(?:my|our))\b",
+        r"\b(?:ordered|bought|purchased|paid)\b.{0,40}\b(?:nothing\s+yet|still\s+nothing|no\s+sign\s+of\s+it|nothing\s+so\s+far)\b",
         # "wondering where my new laptop is": the whereabouts of anything of the customer's (not where it is stored)
         r"\bwhere\s+(?:my|our)\s+(?:[\w-]+\s+){0,2}[\w-]+\s+(?:is|are)\b(?!\s+(?:stored|kept|saved|installed|located|configured))",
         rf"\b(?:track|trace|check|find|locate|look\s?up|follow)\b.{{0,20}}\b(?:my|our)\b.{{0,12}}\b{_THINGS}",
@@ -108,7 +109,7 @@ class OrderStatus(ToolPlugin):
         r"(?:查|跟踪|追踪|看看|看下|看一下).{0,6}(?:订单|包裹|快递|物流|单号)",
         r"(?:下单|下的单|买了|订了|付款|付了款|付了钱).{0,12}(?:还没|没到|没收到|没发货|未到|未收到|没动静)",
         r"我(?:们)?.{0,4}(?:买|订|购买|下单|网购)的.{0,10}(?:到哪|在哪|哪儿|还没|没到|没收到|什么时候到|何时到|发货|寄出)",
-        r"(?:订单|包裹|快递|物流|东西|货|单子).{0,14}(?:到哪|在哪|哪儿|哪里|还没|没到|没收到|什么时候到|何时到|发货了吗|发了吗|发货了没|寄出|状态|进度|查"
+        r"(?:订单|包裹|快递|物流|东西|(?<![退发到进订交换提收])货|单子).{0,14}(?:到哪|在哪|哪儿|哪里|还没|没到|没收到|什么时候到|何时到|发货了吗|发了吗|发货了没|寄出|状态|进度|查"
         r"|没动|不动了|没更新|卡住|丢了)",
     )
     patterns = {"order_id": r"(?<!\d)#?(\d{5})(?!\d)"}

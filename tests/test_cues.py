@@ -28,7 +28,7 @@ def test_requests_are_not_information_questions(message):
 
 
 @pytest.mark.parametrize("message", [
-    "I'd like to know where my parcel is", "track my package please", "我的快递还没到", "the kettle I received leaks",
+    "I'd appreciate an update on my delivery", "track my package please", "我的快递还没到", "the kettle I received leaks",
 ])
 def test_statements_about_the_customers_own_case_are_request_cues(message):
     assert request_cue(message)
@@ -38,6 +38,7 @@ def test_statements_about_the_customers_own_case_are_request_cues(message):
     # a question is no request cue, even with "my" or "someone" in it: only a request form or an argument routes it
     "When is my card charged for an order?", "Is my data shared with the delivery company?",
     "Can someone else collect my parcel for me?", "where is my order?", "what's the status of my order",
+    "my order number starts with a letter, is that normal?", "请问人工客服几点上班",
 ])
 def test_questions_are_not_request_cues(message):
     assert not request_cue(message)
@@ -57,6 +58,21 @@ def test_a_question_about_a_case_that_may_happen_asks_for_information(message):
 ])
 def test_whether_and_polite_if_are_no_condition(message):
     assert not conditional_question(message)
+
+
+@pytest.mark.parametrize("message", [
+    # what anyone may do, when the service is there, and wanting to know, are questions for information
+    "Can customers talk to a human over the phone?", "Is there a way to talk to a person after hours?",
+    "can I speak to an agent on weekends", "I'd like to know your refund policy", "我想了解人工客服的服务时间",
+    "投诉需要提供什么材料",
+])
+def test_rules_availability_and_wanting_to_know_ask_for_information(message):
+    assert asks_for_information(message) and not states_intent(message, (r".",))
+
+
+def test_the_customers_own_thing_keeps_a_question_open_to_request_forms():
+    assert not asks_for_information("I'd like to know where my parcel is") and states_intent("Is it possible to chat with a live agent?", (r"agent",))
+
 
 
 def test_a_request_form_counts_only_outside_an_information_question():

@@ -19,6 +19,10 @@ _HOW_TO = re.compile(
     r"|^\W*(?:do|does|should|must|shall)\s+(?:i|we|one|you|they)\b"
     # what others may do is a rule, not the customer's request: "can customers talk to a human over the phone?"
     r"|^\W*(?:can|could|may|do|does|will|are|should|must)\s+(?:customers?|clients?|buyers?|users?|people|everyone|anyone|guests?)\b"
+    # when the service is there is a rule too: "can I talk to a person after hours?", "is there someone at weekends?"
+    r"|^\W*(?:can|could|may|is|are|do|does|will)\b.*\b(?:after\s+hours|at\s+night|overnight|on\s+(?:the\s+)?weekends?|at\s+weekends?"
+    r"|on\s+(?:public\s+|bank\s+)?holidays|on\s+(?:mon|tues|wednes|thurs|fri|satur|sun)days?|24/7|around\s+the\s+clock"
+    r"|outside\s+(?:of\s+)?(?:business|office|opening|working)\s+hours|in\s+the\s+evenings?)\b"
     r"|\bwhat\s+(?:if|happens|happen|to do)\b|\b(?:in case|supposing)\b"
     r"|如果|万一|假如|(?:在|去|从)?哪(?:里|儿)?(?:能|可以)?(?:找|看|查|买|下载|设置|修改|填写)"
     r"|^(?!.*(?:帮|给我|请|麻烦)).*(?:可以|能不能|能否|支持|允许).{0,12}吗",
@@ -32,7 +36,7 @@ _INFORMATION = re.compile(
     # wanting to know is asking for information: "I'd like to know your refund policy", "tell me about delivery"
     r"|(?:want|like|need|wish)\s+to\s+(?:know|understand|find\s+out|learn)|i'?m\s+curious|i\s+wonder|tell\s+(?:me|us)\s+about"
     r"|figure\s+out)\b"
-    r"|(?:想|要)(?:知道|了解|问问|问一下|咨询)"
+    r"|(?:想|要)(?:知道|了解|问问|问一下|咨询)|什么(?!时候)|是哪"
     r"|怎么(?!(?:还|又|一直|老是)(?:没|不))|如何|怎样|什么是|是什么|为什么|解释|什么意思|区别|哪些|哪几|哪种|有什么|多久|多少",
     re.IGNORECASE,
 )
@@ -49,12 +53,8 @@ _QUESTION = re.compile(
     r"^\W*(?:(?:hi|hello|hey)\W+)?(?:how|what|when|where|which|who|why|can|could|may|might|do|does|did|is|are|was|were|has|have"
     r"|will|would|should|shall|am)\b", re.IGNORECASE)
 _POSSESSIVE = re.compile(r"\b(?:my|mine|our)\b|我的|我们的|我买的|我订的|我收到的|我下的", re.IGNORECASE)
-# how a general question starts ("how do I ...", "can I ...", "请问"): its "I" is anyone, not the customer's own case
-_GENERIC_I = re.compile(
-    r"\b(?:how|what|where|when|why|which|who)\s+(?:do|can|could|should|would|will|must|may)\s+i\b"
-    r"|^\s*(?:can|could|should|do|may|must|shall)\s+i\b|请问",
-    re.IGNORECASE,
-)
+# "请问" ("may I ask") opens a general question: its "请" is no "please"
+_MAY_I_ASK = re.compile(r"请问")
 _REQUEST_CUE = re.compile(
     r"\b(?:i|i'm|im|i've|i'd|i'll|my|mine|me|myself|please|pls|plz)\b"
     r"|\b(?:can|could|would|will)\s+(?:you|u|someone|somebody)\b|\byou\s+(?:sent|shipped|delivered|sold)\b"
@@ -100,11 +100,14 @@ def asks_for_information(message: str) -> bool:
 def request_cue(message: str) -> bool:
     """Whether the message speaks of the customer's own case or asks for something, not for general information.
 
-    A question ("when is my card charged?", "what's the status of my order?") is never a cue by itself, even
-    with a "my": only a plugin's request form or an argument it finds makes it a request."""
-    if _HOW_TO.search(message) or _INFORMATION.search(message) or _QUESTION.search(message) or conditional_question(message):
+    A question ("when is my card charged?", "what's the status of my order?", "..., is that normal?") is never a
+    cue, even with a "my": only a plugin's request form or an argument it finds makes it a request."""
+    if _HOW_TO.search(message) or _INFORMATION.search(message) or conditional_question(message):
         return False
-    return bool(_REQUEST_CUE.search(_GENERIC_I.sub(" ", message)))
+    # "my order number starts with a letter, is that normal?": a question in any clause
+    if "?" in message or "？" in message or any(_QUESTION.search(part) for part in clauses(message)):
+        return False
+    return bool(_REQUEST_CUE.search(_MAY_I_ASK.sub(" ", message)))
 
 
 @lru_cache(maxsize=256)
