@@ -11,7 +11,7 @@ from kotaemon_like.tools import ToolContext, ToolError, ToolPlugin
 
 # who a customer asks for
 _PEOPLE = (r"(?:humans?|person|people|someone|somebody|anyone|anybody|agent|representative|rep|operator|manager|supervisor|staff"
-           r"|employee|customer\s+service|support\s+team|colleague|some1|sum1|any1)")
+           r"|employee|customer\s+service|support\s+team|colleague)")
 
 
 class HandoffToHuman(ToolPlugin):

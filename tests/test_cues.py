@@ -64,7 +64,7 @@ def test_whether_and_polite_if_are_no_condition(message):
     # what anyone may do, when the service is there, and wanting to know, are questions for information
     "Can customers talk to a human over the phone?", "Is there a way to talk to a person after hours?",
     "can I speak to an agent on weekends", "I'd like to know your refund policy", "我想了解人工客服的服务时间",
-    "投诉需要提供什么材料",
+    "投诉需要提供什么材料", "I can't find where apt stores downloaded packages", "I don't know which package provides ls",
 ])
 def test_rules_availability_and_wanting_to_know_ask_for_information(message):
     assert asks_for_information(message) and not states_intent(message, (r".",))

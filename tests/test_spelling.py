@@ -12,7 +12,7 @@ SPELLER = Speller.of_phrases(["I want to file a complaint", "can I speak to a re
 
 @pytest.mark.parametrize("typo,meant", [
     ("I want to make a complant", "I want to make a complaint"), ("let me talk to a real persn", "let me talk to a real person"),
-    ("can u see where my packge is", "can u see where my package is"), ("speak to representitive", "speak to representative"),
+    ("can u see where my packge is", "can you see where my package is"), ("speak to representitive", "speak to representative"),
     ("Complaitn!", "complaint!"), ("track my shipmnets", "track my shipments"),
 ])
 def test_one_edit_from_a_long_vocabulary_word_is_corrected(typo, meant):
@@ -22,6 +22,16 @@ def test_one_edit_from_a_long_vocabulary_word_is_corrected(typo, meant):
 @pytest.mark.parametrize("text", ["there where", "is the package list here", "我的包裹到哪了", "a person", "what is apt"])
 def test_known_short_and_unrelated_words_stay(text):
     assert SPELLER.correct(text) == text
+
+
+def test_chat_shorthand_is_spelt_out():
+    assert SPELLER.correct("did u send it? get me some1 pls, ur bot is useless") == "did you send it? get me someone please, your bot is useless"
+
+
+def test_another_form_of_a_vocabulary_word_is_no_typo():
+    speller = Speller(["stored", "charge", "complaint"])
+    assert speller.correct("apt stores it, my card is charged") == "apt stores it, my card is charged"
+    assert speller.correct("complants") == "complants" and speller.correct("complant") == "complaint"
 
 
 def test_an_ambiguous_typo_is_left_alone():

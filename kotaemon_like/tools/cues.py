@@ -35,7 +35,9 @@ _INFORMATION = re.compile(
     r"|what's|why|explain|difference between|when\s+(?:is|are|was|were|will|would|does|do|did)"
     # wanting to know is asking for information: "I'd like to know your refund policy", "tell me about delivery"
     r"|(?:want|like|need|wish)\s+to\s+(?:know|understand|find\s+out|learn)|i'?m\s+curious|i\s+wonder|tell\s+(?:me|us)\s+about"
-    r"|figure\s+out)\b"
+    r"|figure\s+out"
+    # an indirect question: "I can't find where apt stores downloaded packages", "I don't know which package ..."
+    r"|(?:can'?t|cannot|can\s+not|don'?t|do\s+not)\s+(?:find|know|understand|see|remember|tell)\s+(?:out\s+)?(?:where|how|what|which|why|when|whether))\b"
     r"|(?:想|要)(?:知道|了解|问问|问一下|咨询)|什么(?!时候)|是哪"
     r"|怎么(?!(?:还|又|一直|老是)(?:没|不))|如何|怎样|什么是|是什么|为什么|解释|什么意思|区别|哪些|哪几|哪种|有什么|多久|多少",
     re.IGNORECASE,

@@ -1,5 +1,7 @@
 """Misspelt request words read as meant: "complant" as "complaint", "persn" as "person", "packge" as "package".
 
+Chat shorthand is read first ("u" as "you", "some1" as "someone"), so request forms need not spell it out.
+
 The vocabulary is the plugins' own words (their examples and the literal words of their request forms), so
 a customer's typo in the word that names the action still reaches the request forms and the examples. Only
 words one edit (insertion, deletion, substitution or swap of neighbours) from a vocabulary word of at least
@@ -13,9 +15,14 @@ from functools import lru_cache
 from typing import Iterable
 
 _WORD = re.compile(r"[A-Za-z]+")
+_TOKEN = re.compile(r"(?<![\w'])[A-Za-z]+[0-9]?(?![\w'])|[A-Za-z]+")  # "some1" is one token
 _ESCAPE = re.compile(r"\\[A-Za-z]")  # \b, \s, \w in a request form's source are not words
 _SHORTEST_TARGET = 6
 _SHORTEST_TYPO = 5
+# chat shorthand -> the word meant
+SHORTHAND = {"u": "you", "ur": "your", "pls": "please", "plz": "please", "pl0x": "please", "thx": "thanks",
+             "some1": "someone", "sum1": "someone", "any1": "anyone", "ppl": "people", "rn": "right now", "ty": "thank you"}
+_INFLECTIONS = ("ing", "es", "ed", "s", "d")
 
 
 def _edits(word: str) -> set[str]:
@@ -42,13 +49,28 @@ class Speller:
 
     def word(self, word: str) -> str:
         lowered = word.lower()
+        if lowered in SHORTHAND:
+            return SHORTHAND[lowered]
         if len(lowered) < _SHORTEST_TYPO or lowered in self.known:
             return word
-        return _nearest(lowered, self._targets) or word
+        nearest = _nearest(lowered, self._targets)
+        # "charged" is no typo of "charge", nor "stores" of "stored": another form of the same word stays as written
+        return nearest if nearest is not None and not _stems(lowered) & _stems(nearest) else word
 
     def correct(self, text: str) -> str:
-        """`text` with each misspelt vocabulary word replaced by the word meant (Chinese text is left alone)."""
-        return _WORD.sub(lambda m: self.word(m.group()), text)
+        """`text` with shorthand spelt out and each misspelt vocabulary word replaced by the word meant (Chinese
+        text is left alone)."""
+        return _TOKEN.sub(lambda m: self.word(m.group()), text)
+
+
+def _stems(word: str) -> set[str]:
+    """The word without an inflectional ending, with and without a final "e" ("stores" -> store, stor)."""
+    stems = {word}
+    for ending in _INFLECTIONS:
+        if word.endswith(ending) and len(word) > len(ending) + 2:
+            stem = word[: -len(ending)]
+            stems |= {stem, stem + "e"}
+    return stems
 
 
 @lru_cache(maxsize=4096)
