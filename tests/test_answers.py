@@ -116,6 +116,50 @@ def test_command_listings_keep_the_command_with_its_sentence(faq):
     assert all(len(sentence) <= 300 for part in sections(faq[40]) for sentence in part.sentences)
 
 
+def test_a_short_reply_opens_the_sentence_after_it(faq):
+    # "No." alone is too short to quote: it would be dropped, and the answer would lose its first word
+    single = next(s for s in sections(faq[50]) if s.heading.startswith("Must I go into single user mode"))
+    assert single.sentences[0].startswith("No. Packages can be upgraded in place")
+    free = [s for part in sections(faq[67]) for s in part.sentences]
+    assert any(s.startswith("Yes. While all the main components of Debian are free software") for s in free)
+
+
+def test_a_chunk_cut_mid_sentence_does_not_quote_the_tail(pdfs):
+    # with overlapping chunks a chunk often opens inside a sentence: its tail is no answer
+    federal = {d.page: d.text for d in PdfLoader().load(str(pdfs / "federal-register-2020-17221.pdf"), "fr.pdf")}
+    page = next(p for p, text in federal.items() if "potential cause for unreliable airspeed" in text)
+    text = federal[page][federal[page].index("potential cause for unreliable airspeed") :][:900]
+    found, _ = ExtractiveGenerator().candidates("what does the runaway stabilizer checklist say",
+                                                [ScoredChunk(Chunk("fr.pdf#p1:9", text, "fr.pdf", page), 0.6, 0.6)])
+    assert found and not any(c.text.startswith("potential cause") for c in found)
+    assert found[0].text.startswith("The Runaway Stabilizer checklist of the AFM is used")
+
+
+@pytest.mark.slow
+def test_the_entry_that_answers_is_chosen_by_its_heading_and_its_sentences(faq, embedder):
+    # "hold" heads two entries; the one on the package status holds the sentence that says what it means
+    answer = "".join(ExtractiveGenerator(embedder=embedder).stream(
+        "what does the hold status of a package mean", [source(faq[40], 40), source(faq[39], 39)]))
+    assert "wants to keep the current version" in answer
+
+
+@pytest.mark.slow
+def test_sentences_are_read_with_their_heading(faq, embedder):
+    # "Usually nobody should install things from this place" names no term of the question: its heading,
+    # "What is ”incoming”?", does. Two chunks as the index holds them (the second one about dpkg's unpacking).
+    def chunk(page: int, start: str, size: int) -> ScoredChunk:
+        at = faq[page].index(start)
+        return ScoredChunk(Chunk(f"faq.pdf#p{page}:{at}", faq[page][at : at + size], "faq.pdf", page), 0.75, 0.75)
+
+    question = "is it safe to install packages from incoming?"
+    sources = [chunk(33, "You can find out where each package is placed", 800),
+               chunk(39, "Simplistically, unpacking means", 900)]
+    answer = "".join(ExtractiveGenerator(embedder=embedder).stream(question, sources))
+    assert "Usually nobody should install things from this place. [1]" in answer
+    alone = ExtractiveGenerator(ExtractiveGenerator.Params(heading_context=0), embedder=embedder)
+    assert "nobody should install things" not in "".join(alone.stream(question, sources))
+
+
 @pytest.mark.slow
 def test_answer_quotes_the_text_under_the_matching_heading(faq, embedder):
     generator = ExtractiveGenerator(embedder=embedder)
@@ -129,11 +173,12 @@ def test_answer_quotes_the_text_under_the_matching_heading(faq, embedder):
 @pytest.mark.slow
 def test_answer_sentences_are_ranked_by_meaning(faq, embedder):
     # "wifi" shares no term with the answer text; only the embedder connects it to the wireless card entry
-    generator = ExtractiveGenerator(embedder=embedder)
+    sentences_alone = ExtractiveGenerator.Params(heading_context=0)  # the wireless entry's heading not counted
+    generator = ExtractiveGenerator(sentences_alone, embedder=embedder)
     answer = "".join(generator.stream("my wifi adapter does not work, what can i do", [source(faq[28], 28)]))
     assert "ndiswrapper" in answer or "Buy one which does" in answer
-    lexical_only = "".join(ExtractiveGenerator().stream("my wifi adapter does not work, what can i do",
-                                                        [source(faq[28], 28)]))
+    lexical_only = "".join(ExtractiveGenerator(sentences_alone).stream("my wifi adapter does not work, what can i do",
+                                                                       [source(faq[28], 28)]))
     assert lexical_only != answer
 
 

@@ -47,13 +47,14 @@ class ExtractiveGenerator:
 
     class Params(BaseModel):
         model_config = ConfigDict(extra="forbid")
-        max_sentences: int = Field(3, gt=0)
+        max_sentences: int = Field(4, gt=0)  # within max_chars
         min_chars: int = Field(12, ge=0)  # shorter fragments are not quoted alone
         semantic_weight: float = Field(0.6, ge=0)  # cosine of sentence and question
         lexical_weight: float = Field(0.4, ge=0)  # share of the question's terms in the sentence
         max_chars: int = Field(700, gt=0)  # a chat bubble: no further sentence once the answer would pass this
         heading_match: float = Field(0.55, ge=0, le=1)  # a FAQ heading this close to the question answers it
         min_coverage: float = Field(0.8, ge=0, le=1)  # embedder must know this share of tokens to be trusted
+        heading_context: float = Field(0.5, ge=0, le=1)  # weight of the shared terms counted with the heading
 
     name = "extractive"
     reads_system_messages = False  # it quotes the sources; instructions cannot change what they say
@@ -97,14 +98,18 @@ class ExtractiveGenerator:
 
         found: list[Candidate] = []
         headings: list[str] = []
-        for chunk_id, (number, _, parts) in parsed.items():
+        for chunk_id, (number, hit, parts) in parsed.items():
             heading, group, depth = start(chunk_id)
             position = 0
+            # a chunk cut mid-sentence opens with that sentence's tail ("conditions. The checklist ..."): no answer
+            fragment = hit.chunk.text.lstrip()[:1].islower() and bool(parts) and not parts[0].heading
             for section in parts:
                 heading = section.heading or heading
                 if section.heading and section.heading not in headings:
                     headings.append(section.heading)
-                for sentence in section.sentences:
+                for i, sentence in enumerate(section.sentences):
+                    if fragment and section is parts[0] and i == 0:
+                        continue
                     if is_quotable(sentence, self.params.min_chars):
                         found.append(Candidate(number, position, sentence, heading, group, depth))
                         position += 1
@@ -114,21 +119,35 @@ class ExtractiveGenerator:
         reads = bool(similarity.any())
         heading_score = {h: float(s) if reads else term_overlap(question, h) for h, s in zip(headings, similarity)}
         semantic = dict(zip(unique, similarity[len(headings):]))
+        context = self.params.heading_context
         for c in found:
-            c.lexical = max(term_overlap(question, c.text), term_overlap(gloss, c.text) if gloss else 0.0)
+            # a sentence under a heading is read with it: "Usually nobody should install things from this place"
+            # answers "is it safe to install from incoming?" because its heading asks "What is incoming?"
+            c.lexical = max(self._overlap(question, c, context), self._overlap(gloss, c, context) if gloss else 0.0)
             c.semantic = float(semantic.get(c.text, 0.0))
             c.score = self.params.semantic_weight * c.semantic + self.params.lexical_weight * c.lexical
         return found, heading_score
+
+    @staticmethod
+    def _overlap(question: str, c: Candidate, context: float) -> float:
+        own = term_overlap(question, c.text)
+        if context <= 0 or not c.heading:
+            return own
+        return (1 - context) * own + context * term_overlap(question, f"{c.heading} {c.text}")
 
     def select(self, question: str, sources: Sequence[ScoredChunk]) -> list[tuple[int, str]]:
         """(source number, sentence) pairs in reading order."""
         found, heading_score = self.candidates(question, sources)
         if not found:
             return []
-        best_heading = max(heading_score, key=heading_score.__getitem__, default="")
         top = max(found, key=lambda c: (c.score, -c.number, -c.position))
-        if best_heading and heading_score[best_heading] >= self.params.heading_match:
-            heading = best_heading  # a FAQ entry asking this question
+        best_under: dict[str, float] = {}
+        for c in found:
+            best_under[c.heading] = max(best_under.get(c.heading, 0.0), c.score)
+        # of the headings asking this question, the one whose entry also holds the sentences closest to it
+        matching = [h for h, s in heading_score.items() if s >= self.params.heading_match and h in best_under]
+        if matching:
+            heading = max(matching, key=lambda h: heading_score[h] + best_under[h])  # a FAQ entry asking this question
         elif top.heading.endswith(("?", "？")):
             heading = top.heading  # the FAQ entry holding the sentence closest to the question
         else:
@@ -137,16 +156,20 @@ class ExtractiveGenerator:
         if under:
             group = top.group if top.heading == heading else under[0].group
             section = sorted((c for c in under if c.group == group), key=lambda c: (c.depth, c.position))
-            # its opening sentence (FAQ answers start with the answer), then the ones closest to the question
-            rest = sorted(section[1:], key=lambda c: c.score, reverse=True)
-            return self._distinct([section[0], *rest])
+            # its opening sentence (FAQ answers start with the answer), then the ones closest to the question,
+            # among them any sentence elsewhere that is closer than all of the entry's own
+            best = max(c.score for c in section)
+            better = [c for c in found if c.heading != heading and c.score > best]
+            rest = sorted([*section[1:], *better], key=lambda c: c.score, reverse=True)
+            return self._distinct([section[0], *rest], first={id(c) for c in section})
         ranked = sorted(found, key=lambda c: (c.score, -c.number, -c.position), reverse=True)
         if ranked[0].score <= 0:
             ranked = [c for c in found if c.number == 1]  # nothing shared or close: quote the best source's start
         return self._distinct(ranked)
 
-    def _distinct(self, ranked: list[Candidate]) -> list[tuple[int, str]]:
-        """The first max_sentences distinct sentences (overlapping chunks repeat them)."""
+    def _distinct(self, ranked: list[Candidate], first: set[int] = frozenset()) -> list[tuple[int, str]]:
+        """The first max_sentences distinct sentences (overlapping chunks repeat them) in reading order, those
+        of the answering entry (`first`, by id) before the others."""
         picked: dict[str, Candidate] = {}
         length = 0
         for c in ranked:
@@ -156,7 +179,7 @@ class ExtractiveGenerator:
             length += len(c.text) + 5  # the citation marker
             if len(picked) == self.params.max_sentences:
                 break
-        ordered = sorted(picked.values(), key=lambda c: (c.group, c.depth, c.position))
+        ordered = sorted(picked.values(), key=lambda c: (id(c) not in first, c.group, c.depth, c.position))
         return [(c.number, c.text) for c in ordered]
 
     def stream(self, question: str, sources: Sequence[ScoredChunk], history: Sequence[Message] = ()) -> Iterator[str]:

@@ -17,6 +17,7 @@ _NUMBERED_TITLE = re.compile(r"^(?:\d+(?:\.\d+)+\.?|chapter\s+\d+)\s+\S", re.IGN
 _LEADER = re.compile(r"(?:\.\s?){4,}|…\s*\d+$")
 _LONE_NUMBER = re.compile(r"^[\divxlc.\s]+$", re.IGNORECASE)
 _HYPHEN_WRAP = re.compile(r"([a-z])-\n\s*([a-z])")
+_SHORT_REPLY = re.compile(r"^[A-Z][A-Za-z ,']{0,8}[.!]$")  # "No.", "Yes!", "Of course."
 MAX_SENTENCE_CHARS = 300
 MAX_TITLE_LINES = 3
 MAX_TITLE_CHARS = 40  # a shorter line without a final stop is a title, not an answer
@@ -93,14 +94,16 @@ def _line_groups(piece: str) -> list[str]:
 
 
 def split_sentences(text: str) -> list[str]:
-    """Sentences in order; one that announces what follows ("There are two types:") keeps its first item."""
+    """Sentences in order; one that announces what follows ("There are two types:") keeps its first item, and
+    a short reply ("No.", "Yes!") opens the sentence after it, so an answer's first word is never lost."""
     out: list[str] = []
     for piece in _SENTENCE_END.split(text):
         for group in _line_groups(piece) if len(piece) > MAX_SENTENCE_CHARS else [piece]:
             sentence = join_lines(group.splitlines())
             if not sentence:
                 continue
-            if out and out[-1].endswith(":") and len(out[-1]) + len(sentence) < MAX_SENTENCE_CHARS:
+            joins = out and (out[-1].endswith(":") or _SHORT_REPLY.match(out[-1]))
+            if joins and len(out[-1]) + len(sentence) < MAX_SENTENCE_CHARS:
                 out[-1] += " " + sentence
             else:
                 out.append(sentence)
