@@ -93,14 +93,14 @@ def check() -> int:
     return 1 if bad else 0
 
 
-def run(config: str, label: str, workdir: Path | None = None, split: str | None = None) -> dict:
+def run(config: str, label: str, workdir: Path | None = None, split: list[str] | None = None) -> dict:
     """Index the documents with `config` and ask every question; the per-question rows and the summary.
     With `workdir` the index is kept there, and a rerun re-embeds only what changed (like `kl index`)."""
     from kotaemon_like import registry
     from kotaemon_like.chat import CitationEvent, DoneEvent, TokenEvent
 
     answerable, unanswerable = (
-        [q for q in questions if split in (None, q["split"])] for questions in load_set())
+        [q for q in questions if not split or q["split"] in split] for questions in load_set())
     rows = []
     with tempfile.TemporaryDirectory(prefix="kl-answers-") as tmp:
         tmp = workdir or tmp
@@ -162,13 +162,13 @@ def summarize(rows: list[dict]) -> dict:
     return out
 
 
-def run_in(code: Path, config: Path, label: str, workdir: Path | None = None, split: str | None = None) -> dict:
+def run_in(code: Path, config: Path, label: str, workdir: Path | None = None, split: list[str] | None = None) -> dict:
     """Run this benchmark against the package and config found in `code` (another commit's files)."""
     env = {**os.environ, "PYTHONPATH": str(code)}
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
         cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", "--config", str(config),
                "--label", label, "--out", out.name] + (["--workdir", str(workdir)] if workdir else [])
-        cmd += ["--split", split] if split else []
+        cmd += ["--split", *split] if split else []
         subprocess.run(cmd, env=env, cwd=code, check=True)
         return json.loads(Path(out.name).read_text())
 
@@ -204,7 +204,8 @@ def main() -> None:
     parser.add_argument("--label", default="this checkout")
     parser.add_argument("--workdir", type=Path, help="keep this checkout's index here; a rerun embeds only changes")
     parser.add_argument("--baseline-results", type=Path, help="reuse the baseline rows of an earlier results file")
-    parser.add_argument("--split", choices=["tuning", "held_back", "unseen", "fresh"], help="ask only this split's questions")
+    parser.add_argument("--split", nargs="+", choices=["tuning", "held_back", "unseen", "fresh"],
+                        help="ask only these splits' questions")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "answers.json")
     args = parser.parse_args()
     if args.check:

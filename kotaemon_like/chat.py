@@ -185,9 +185,7 @@ class ChatEngine:
             return
         if results:  # the LLM answers from its own tool calls and their results
             history = [*history, Message("user", message), *tools.messages]
-        sources = self.gate.sources(query, hits)
-        if self.continuation and sources:
-            sources = self.continuation.expand(sources)
+        sources = self.gate.sources(query, hits, self.continuation.expand if self.continuation else None)
         log.debug("retrieved", extra={"query": query, "hits": len(hits), "relevant": len(sources),
                                       "best": round(max((h.relevance for h in hits), default=0.0), 3)})
         latency = {"retrieval": _ms(start)}

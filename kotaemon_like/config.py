@@ -67,6 +67,7 @@ class ChatSettings(BaseModel):
     min_similarity: float = Field(0.35, ge=0, le=1)
     # ... raised by this much times the share of the question's content terms found in no source (0 = off)
     missing_terms: float = Field(0.0, ge=0, le=1)
+    answer_terms: float = Field(0.25, ge=0, le=1)  # extractive answers: the bar rises with the question's terms they lack
     # a source is followed by up to this many next chunks of its document that continue its section (0 = off)
     continue_chunks: int = Field(1, ge=0, le=4)
     rewrite_with_llm: bool = True  # follow-up questions rewritten by the configured LLM (else a heuristic)

@@ -218,3 +218,23 @@ def test_gate_bar_rises_with_the_question_words_no_source_holds(pdfs, embedder):
     plain = RelevanceGate(min_relevance=0.4, embedder=embedder, min_similarity=0.35)
     assert plain.similarity(question, hits) > 0.35 and plain.sources(question, hits) == hits
     assert RelevanceGate(0.4, embedder, 0.35, missing_terms=0.25).sources(question, hits) == []
+
+
+@pytest.mark.slow
+def test_gate_judges_the_answer_the_sources_would_give(pdfs, faq, embedder):
+    def chunk(pages: dict[int, str], name: str, page: int, start: str, size: int, relevance: float) -> list[ScoredChunk]:
+        at = pages[page].index(start)
+        text = pages[page][at : at + size]
+        return [ScoredChunk(Chunk(f"{name}#p{page}:{at}", text, name, page), relevance, relevance)]
+
+    plain = RelevanceGate(min_relevance=0.4, embedder=embedder, min_similarity=0.35)
+    reading = RelevanceGate(0.4, embedder, 0.35, reader=ExtractiveGenerator(embedder=embedder), answer_terms=0.25)
+    # the notice's "Hand Delivery: Deliver to Mail address above" is near a shop's question in meaning, but the
+    # sentences it would quote say nothing of changing an order
+    federal = {d.page: d.text for d in PdfLoader().load(str(pdfs / "federal-register-2020-17221.pdf"), "fr.pdf")}
+    hits = chunk(federal, "fr.pdf", 1, "Hand Delivery", 700, 0.5)
+    question = "how do I change the delivery address of my order"
+    assert plain.sources(question, hits) == hits and reading.sources(question, hits) == []
+    # the chunk as a whole is far from "what is a conffile", its sentence on conffiles is close: answered
+    hits = chunk(faq, "faq.pdf", 37, "packages optionally installed. See", 900, 1.0)
+    assert plain.sources("what is a conffile", hits) == [] and reading.sources("what is a conffile", hits) == hits

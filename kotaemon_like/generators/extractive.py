@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..components import Embedder, Message, ScoredChunk
 from ..retrievers.continuation import CONTINUES
+from ..retrievers.gate import term_share
 from ..retrievers.translate import QueryTranslator
 from ..stores.analyzer import term_overlap
 from .passages import is_quotable, sections
@@ -166,6 +167,15 @@ class ExtractiveGenerator:
         if ranked[0].score <= 0:
             ranked = [c for c in found if c.number == 1]  # nothing shared or close: quote the best source's start
         return self._distinct(ranked)
+
+    def evidence(self, question: str, sources: Sequence[ScoredChunk]) -> tuple[float, float]:
+        """How well the answer these sources give holds up: the cosine of the sentence closest to the question
+        (0 when the embedder cannot judge), and the share of the question's content terms found in the
+        sentences it would quote and their headings."""
+        found, _ = self.candidates(question, sources)
+        quoted = {text for _, text in self.select(question, sources)}
+        text = " ".join(f"{c.heading} {c.text}" for c in found if c.text in quoted)
+        return max((c.semantic for c in found), default=0.0), term_share(question, text)
 
     def _distinct(self, ranked: list[Candidate], first: set[int] = frozenset()) -> list[tuple[int, str]]:
         """The first max_sentences distinct sentences (overlapping chunks repeat them) in reading order, those

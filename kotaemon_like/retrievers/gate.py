@@ -13,7 +13,7 @@ gloss, while Chinese chunks found by their own terms pass on relevance alone."""
 from __future__ import annotations
 
 import logging
-from typing import Sequence
+from typing import Callable, Protocol, Sequence
 
 from ..components import Embedder, ScoredChunk
 from ..stores.analyzer import query_terms, terms
@@ -33,25 +33,42 @@ def _one_edit(a: str, b: str) -> bool:
 def term_coverage(query: str, hits: Sequence[ScoredChunk], min_typo_chars: int = 5) -> float:
     """Share of the question's content terms found in the hits' text; a term of `min_typo_chars` or more
     one typo away from a term of the text counts as found."""
+    return term_share(query, " ".join(h.chunk.text for h in hits), min_typo_chars)
+
+
+def term_share(query: str, text: str, min_typo_chars: int = 5) -> float:
+    """Share of the question's content terms found in `text` (one typo away counts, from `min_typo_chars`)."""
     wanted = query_terms(query)
     if not wanted:
         return 1.0
-    present = {t for h in hits for t in terms(h.chunk.text)}
+    present = set(terms(text))
     found = sum(1 for t in wanted if t in present or
                 (len(t) >= min_typo_chars and any(_one_edit(t, p) for p in present if abs(len(p) - len(t)) <= 1)))
     return found / len(wanted)
 
 
+class AnswerReader(Protocol):
+    def evidence(self, question: str, sources: Sequence[ScoredChunk]) -> tuple[float, float]:
+        """(cosine of the closest answer sentence, share of the question's terms in the sentences quoted)."""
+
+
 class RelevanceGate:
     """Chunks at `min_relevance` or above may answer; when the embedder can read the question, the closest
     of them must also be within `min_similarity` (cosine) of it in meaning, a bar raised by `missing_terms`
-    times the share of the question's content terms that none of them contains."""
+    times the share of the question's content terms that none of them contains.
+
+    With a `reader` (the extractive generator), the answer itself is judged: its closest sentence may be
+    the one close in meaning, and the bar rises by `answer_terms` times the share of the question's terms
+    missing from the sentences it would quote. A shop's question ("change the delivery address of my
+    order") finds a notice's "Hand Delivery: … address" chunk close enough, but not an answer that says it."""
 
     def __init__(
         self, min_relevance: float = 0.4, embedder: Embedder | None = None, min_similarity: float = 0.0,
         min_coverage: float = 0.8,  # share of the question's tokens the embedder must know for its cosine to count
         translator: QueryTranslator | None = None,  # judges questions the embedder cannot read by their English gloss
         missing_terms: float = 0.0,
+        reader: AnswerReader | None = None,
+        answer_terms: float = 0.0,
     ):
         self.min_relevance = min_relevance
         self.embedder = embedder
@@ -59,6 +76,8 @@ class RelevanceGate:
         self.min_coverage = min_coverage
         self.translator = translator
         self.missing_terms = missing_terms
+        self.reader = reader
+        self.answer_terms = answer_terms
 
     def similarity(self, query: str, hits: Sequence[ScoredChunk]) -> float | None:
         """Cosine of the question to its closest chunk, or None when the embedder cannot judge it.
@@ -72,24 +91,35 @@ class RelevanceGate:
             known.extend(self.embedder.embed_documents(unknown) @ self.embedder.embed_query(query))
         return float(max(known))
 
-    def sources(self, query: str, hits: Sequence[ScoredChunk]) -> list[ScoredChunk]:
-        """The hits that may answer `query`; empty when the knowledge base holds no answer."""
+    def sources(self, query: str, hits: Sequence[ScoredChunk],
+                expand: Callable[[list[ScoredChunk]], list[ScoredChunk]] | None = None) -> list[ScoredChunk]:
+        """The hits that may answer `query`, passed through `expand` (the section continuation) when given;
+        empty when the knowledge base holds no answer."""
+        expand = expand or list
         passing = [h for h in hits if h.relevance >= self.min_relevance]
-        if not passing or self.min_similarity <= 0:
-            return passing
+        if not passing:
+            return []
+        if self.min_similarity <= 0:
+            return expand(passing)
         similarity = self.similarity(query, passing)
         if similarity is None and self.translator is not None and (gloss := self.translator.gloss(query)):
-            return self.cross_language(gloss, passing)
+            kept = self.cross_language(gloss, passing)
+            return expand(kept) if kept else []
         if similarity is None:
-            return passing
+            return expand(passing)
         bar = self.min_similarity
         if self.missing_terms > 0:
             bar += self.missing_terms * (1.0 - term_coverage(query, passing))
+        sources = expand(passing)
+        if self.reader is not None and self.answer_terms > 0:
+            meaning, coverage = self.reader.evidence(query, sources)
+            similarity = max(similarity, meaning)
+            bar += self.answer_terms * (1.0 - coverage)
         if similarity < bar:
             log.debug("gate: sources far from the question in meaning",
                       extra={"similarity": round(similarity, 3), "bar": round(bar, 3)})
             return []
-        return passing
+        return sources
 
     def cross_language(self, gloss: str, hits: list[ScoredChunk]) -> list[ScoredChunk]:
         """Of the hits the embedder can read, those within `min_similarity` of the gloss; the others as they are.
