@@ -38,8 +38,8 @@ _INFORMATION = re.compile(
     r"|figure\s+out"
     # an indirect question: "I can't find where apt stores downloaded packages", "I don't know which package ..."
     r"|(?:can'?t|cannot|can\s+not|don'?t|do\s+not)\s+(?:find|know|understand|see|remember|tell)\s+(?:out\s+)?(?:where|how|what|which|why|when|whether))\b"
-    r"|(?:想|要)(?:知道|了解|问问|问一下|咨询)|什么(?!时候)|是哪"
-    r"|怎么(?!(?:还|又|一直|老是)(?:没|不))|如何|怎样|什么是|是什么|为什么|解释|什么意思|区别|哪些|哪几|哪种|有什么|多久|多少",
+    r"|(?:想|要)(?:知道|了解|问问|问一下|咨询)|什么(?!时候)|是哪|谁"
+    r"|怎么(?!(?:还|又|一直|老是)(?:没|不)|样了)|如何|怎样|什么是|是什么|为什么|解释|什么意思|区别|哪些|哪几|哪种|有什么|多久|多少",
     re.IGNORECASE,
 )
 # a question about a case that may happen ("can I get a refund if my order arrives late?") asks for information,
@@ -54,7 +54,7 @@ _CONDITION = re.compile(r"\b(?:if|unless|once)\b", re.IGNORECASE)
 _QUESTION = re.compile(
     r"^\W*(?:(?:hi|hello|hey)\W+)?(?:how|what|when|where|which|who|why|can|could|may|might|do|does|did|is|are|was|were|has|have"
     r"|will|would|should|shall|am)\b", re.IGNORECASE)
-_POSSESSIVE = re.compile(r"\b(?:my|mine|our)\b|我的|我们的|我买的|我订的|我收到的|我下的", re.IGNORECASE)
+_POSSESSIVE = re.compile(r"\b(?:my|mine|our)\b|我的|我们的|我买的|我订的|我收到的|我下的|我那个|我这个", re.IGNORECASE)
 # "请问" ("may I ask") opens a general question: its "请" is no "please"
 _MAY_I_ASK = re.compile(r"请问")
 _REQUEST_CUE = re.compile(
