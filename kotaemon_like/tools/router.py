@@ -5,13 +5,13 @@ questions it is not for): by meaning with the embedder, or by shared terms for C
 MiniLM cannot read it) and when there is no embedder. Similarity alone does not route: the message must
 also be nearly one of the examples, or carry evidence that it is the customer's own request. The
 strongest is one of the plugin's declared `intents` (its request forms: "talk to a human", "open a
-ticket", "查一下订单") in a message that does not ask for general information; then an argument the
-plugin's patterns find (an order number, an email address); then a request cue ("my", "I want",
-"please", "我的", "帮我"), with which, when the knowledge base's relevance for the same message is known,
-the plugin must match the message at least as well as the knowledge base does. A question asking what
-is possible ("can I pay my order by bank transfer?") counts as a question for information unless it uses the
-plugin's own request form ("can I talk to a person?"). Misspelt request words are read as meant (spelling.py),
-and the message is embedded as a query, so a chat turn reuses the vector its retrieval already computed.
+ticket", "查一下订单") in a message that does not ask for general information, which routes on its own;
+then an argument the plugin's patterns find (an order number, an email address); then a request cue
+("my", "I want", "please", "我的", "帮我") in a statement, not a question, with which, when the knowledge
+base's relevance for the same message is known, the plugin must match the message at least as well as
+the knowledge base does. How a message reads (a question for information, a request cue) is cues.py's
+job. Shorthand and misspelt request words are read as meant (spelling.py), and the message is embedded
+as a query, so a chat turn reuses the vector its retrieval already computed.
 """
 
 from __future__ import annotations
