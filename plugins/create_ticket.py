@@ -10,7 +10,7 @@ from pydantic import Field
 from kotaemon_like.tools import ToolContext, ToolError, ToolPlugin
 
 # a faulty item, as a customer describes it
-_FAULT = (r"\b(?:broken|broke|damaged|defective|faulty|cracked|smashed|shattered|crushed|dented|bent|chipped|scratched|torn|ripped|leaks|leaking|dead|stopped\s+working|stops\s+(?:working|after|every)|keeps\s+(?:stopping|turning\s+off|cutting\s+out)|cuts\s+out|overheat(?:s|ing)?|smells?\s+(?:of\s+)?burn(?:ing|t)"
+_FAULT = (r"\b(?:broken|broke|damaged|defective|faulty|cracked|smashed|shattered|crushed|dented|bent|chipped|scratched|torn|ripped|leaks|leaking|dead|stopped\s+working|snapped|(?:came|fell|broke)\s+(?:off|apart)|stops\s+(?:working|after|every)|keeps\s+(?:stopping|turning\s+off|cutting\s+out)|cuts\s+out|overheat(?:s|ing)?|smells?\s+(?:of\s+)?burn(?:ing|t)"
           r"|sparks|sparking|smokes|smoking|rattles|rattling|mak(?:es|ing)\s+(?:an?\s+)?(?:[\w-]+\s+)?noise|buzz(?:es|ing)|beep(?:s|ing)|shows?\s+(?:an?\s+)?error"
           r"|(?:does\s*n[o']?t|doesnt|do\s*n[o']?t|dont|won'?t|not)\s+(?:work|working|turn\s+on|start|charge))\b")
 _FAULT_ZH = (r"(?:坏了|碎了|有问题|出问题|出了问题|划痕|划伤|凹陷|变形|是碎的|是坏的|是破的|是裂的|裂了|裂开|烧了|冒烟|漏水|漏电|漏了|故障|质量问题|不能用|用不了|不工作|开不了机|打不开|发错|破损|损坏|坏掉|没声音|没反应|不亮|失灵|死机"

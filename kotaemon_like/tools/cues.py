@@ -15,7 +15,7 @@ from typing import Sequence
 # asks how to do something, or about a case that may happen: whoever asks, the knowledge base answers, even
 # with a "my" in it ("Where do I find my order number?", "What happens if my parcel arrives damaged?")
 _HOW_TO = re.compile(
-    r"\b(?:how|where|when|which|why|what|who|whom)\b(?:\s+[\w'-]+){0,3}?\s+(?:do|can|could|should|would|must|may|shall)\s+(?:i|we|one|you|they)\b"
+    r"\b(?:how|where|when|which|why|what|who|whom)\b(?:\s+[\w'-]+){0,3}?\s+(?:do|can|could|should|would|must|may|shall)\s+(?:i|we|one|you|they|he|she|someone|people|customers)\b"
     r"|^\W*(?:do|does|should|must|shall)\s+(?:i|we|one|you|they)\b"
     # what others may do is a rule, not the customer's request: "can customers talk to a human over the phone?"
     r"|^\W*(?:can|could|may|do|does|will|are|should|must)\s+(?:customers?|clients?|buyers?|users?|people|everyone|anyone|guests?)\b"
@@ -25,7 +25,7 @@ _HOW_TO = re.compile(
     r"|outside\s+(?:of\s+)?(?:business|office|opening|working)\s+hours|in\s+the\s+evenings?)\b"
     r"|\bwhat\s+(?:if|happens|happen|to do)\b|\b(?:in case|supposing)\b"
     r"|如果|万一|假如|(?:在|去|从)?哪(?:里|儿)?(?:能|可以)?(?:找|看|查|买|下载|设置|修改|填写)"
-    r"|^(?!.*(?:帮|给我|请|麻烦)).*(?:可以|能不能|能否|支持|允许).{0,12}吗",
+    r"|^(?!.*(?:帮|给我|请|麻烦)).*(?:可以|能不能|能否|支持|允许|会).{0,12}吗",
     re.IGNORECASE,
 )
 # a how-to, definition, why, when or how-long question asks for information; about the customer's own things
