@@ -14,7 +14,7 @@ HANDOFF = (r"\b(?:talk|speak)\b.{0,25}\b(?:human|person|agent)\b",)
 @pytest.mark.parametrize("message", [
     "How do I hold back a package?", "Where do I find my order number?", "What happens if my parcel arrives damaged?",
     "which package do I need for a PDF viewer", "Do you ship to Canada?", "如何安装软件包？", "如果包裹丢了怎么办",
-    "订单状态有哪几种？",
+    "订单状态有哪几种？", "my friend's parcel was damaged, what can she do?", "快递丢了会赔吗",
 ])
 def test_information_questions(message):
     assert asks_for_information(message) and not states_intent(message, (r".",))
