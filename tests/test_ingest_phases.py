@@ -223,3 +223,17 @@ def test_a_question_about_a_file_still_being_embedded_gets_a_cited_answer(workdi
     text, cited, done = ask(engine, question)
     assert cited[0].source == "gift-cards.md" and "five years" in text and not done.cached
     kb.close()
+
+
+def test_a_worker_warms_up_before_its_first_job(workdir):
+    from kotaemon_like.ingest_service import IngestService
+
+    service = IngestService(registry.load(write_config(workdir)), watch=False, workers=1)
+    splitter = service.indexer.splitter
+    assert "_splitter" not in vars(splitter)  # llama-index is imported on first use, which costs seconds
+    service.start()
+    try:
+        assert service.workers[0].ready.wait(120)
+        assert "_splitter" in vars(splitter)  # done at start: the first file does not wait for it
+    finally:
+        service.stop()

@@ -141,6 +141,7 @@ def test_a_dead_worker_loop_fails_the_health_check(workdir):
     worker.run_once = flaky
     service.start()
     try:
+        assert worker.ready.wait(120)  # it warms up (imports, the model's first call) before taking jobs
         wait_until(lambda: len(calls) >= 2, 10, what="the loop to survive one error")
         wait_until(lambda: not service.health()[0], 10, what="health to notice the dead thread")
         assert "stopped unexpectedly" in service.health()[1]

@@ -88,6 +88,12 @@ class Indexer:
         """Make the stores agree after a crash mid-write."""
         self.writer.repair()
 
+    def warm_up(self) -> None:
+        """Load what the first file would otherwise wait for (the splitter's imports, the model's first call)."""
+        if hasattr(self.splitter, "warm_up"):
+            self.splitter.warm_up()
+        self.embedder.embed_documents(["warm up"])
+
     def plan(self) -> Plan:
         return self.scanner.plan()
 

@@ -54,6 +54,10 @@ class SentenceSplitter:
             secondary_chunking_regex="[^,.;。？！]+[,.;。？！]?|[,.;。？！]",
         )
 
+    def warm_up(self) -> None:
+        """Import llama-index and load its sentence tokenizer now (seconds), not when the first file arrives."""
+        self._splitter.split_text("Warm up. The first file should not wait for imports.")
+
     def split(self, documents: Sequence[Document]) -> list[Chunk]:
         chunks: list[Chunk] = []
         for doc in documents:

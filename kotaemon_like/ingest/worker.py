@@ -33,6 +33,7 @@ class IndexWorker:
         self.consumer = consumer or consumer_name()
         self.max_wait_s = max_wait_s
         indexer.write_lock = lambda: queue.lock(WRITE_LOCK)
+        self.ready = threading.Event()  # warmed up: the next file is indexed at full speed
 
     def handle(self, delivery: Delivery) -> None:
         """Process one job; retries and dead letters are the queue's business."""
@@ -74,6 +75,11 @@ class IndexWorker:
 
     def run(self, stop: threading.Event, block_s: float = 1.0) -> None:
         """Loop until `stop` is set; an unreachable queue or any other error is waited out with backoff, never fatal."""
+        try:
+            self.indexer.warm_up()
+        except Exception:  # the first job will meet the same problem and report it
+            log.exception("ingest worker warm-up failed")
+        self.ready.set()
         backoff = 0.5
         while not stop.is_set():
             try:
