@@ -129,15 +129,17 @@ class AnswerCache:
         text = json.dumps([normalise(question), filter or {}, context], sort_keys=True, ensure_ascii=False)
         return f"kl:answer:{self.tenant}:{self.version()}:{hashlib.sha256(text.encode()).hexdigest()[:32]}"
 
-    def get(self, question: str, filter: dict | None = None, context: str = "") -> CachedAnswer | None:
-        value = self.backend.get(self.key(question, filter, context))
+    def get(self, key: str) -> CachedAnswer | None:
+        """The answer stored under `key` (from `key()`: take it once per turn, before retrieving, and store the
+        answer under that same key, so an answer read from the index as it was is never filed under a newer version)."""
+        value = self.backend.get(key)
         metrics.ANSWER_CACHE.labels("hit" if value is not None else "miss").inc()
         if value is None:
             return None
         return CachedAnswer(**json.loads(value))
 
-    def put(self, question: str, answer: CachedAnswer, filter: dict | None = None, context: str = "") -> None:
-        self.backend.set(self.key(question, filter, context), json.dumps(asdict(answer), ensure_ascii=False), self.ttl_s)
+    def put(self, key: str, answer: CachedAnswer) -> None:
+        self.backend.set(key, json.dumps(asdict(answer), ensure_ascii=False), self.ttl_s)
 
 
 def build_answer_cache(settings, tenant: str) -> AnswerCache | None:

@@ -166,8 +166,9 @@ class ChatEngine:
         start = time.perf_counter()
         history = self.memory.load(session_id) if history is None else history
         cacheable = self._stands_alone(message, session_id, history, pending)
-        context = self._cache_context() if cacheable else ""
-        if cacheable and (hit := self.cache.get(message, filter, context)) is not None:
+        # the key holds the index version as of now: the answer is filed under the index it was read from
+        cache_key = self.cache.key(message, filter, self._cache_context()) if cacheable else ""
+        if cache_key and (hit := self.cache.get(cache_key)) is not None:
             yield from self._replay(hit, message, session_id, start, remember)
             return
         # retrieve first: how well the knowledge base answers the message is weighed against the tool router
@@ -223,8 +224,8 @@ class ChatEngine:
         latency["total"] = _ms(start)
         if remember:
             self._remember(session_id, message, "".join(parts))
-        if cacheable and sources and not results and not info.failed:  # a complete answer from the documents alone
-            self.cache.put(message, CachedAnswer("".join(parts), cited, info.generator), filter, context)
+        if cache_key and sources and not results and not info.failed:  # a complete answer from the documents alone
+            self.cache.put(cache_key, CachedAnswer("".join(parts), cited, info.generator))
         for stage, ms in latency.items():
             metrics.CHAT_STAGE_SECONDS.labels(stage).observe(ms / 1000)
         metrics.CHAT_TOKENS.labels("prompt").inc(info.prompt_tokens)

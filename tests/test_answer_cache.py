@@ -103,6 +103,27 @@ def test_a_repeated_question_is_answered_from_the_cache_until_a_document_changes
 
 
 @pytest.mark.slow
+def test_an_answer_read_while_the_index_changed_is_filed_under_the_index_it_was_read_from(project):
+    """A document written while a turn is being answered renews the index version mid-turn: the answer, read
+    from the index as it was, must not be served later as the answer of the new index."""
+    kb, indexer, engine = build(project)
+    real = engine.cache.version
+    calls = []
+
+    def version():  # the version the turn sees first, then what the index write made of it
+        calls.append(1)
+        return real() if len(calls) == 1 else "renewed-" + real()
+
+    engine.cache.version = version
+    _, _, _, done = ask(engine, "How much is the Pro plan?", session="a")
+    assert not done.cached and len(calls) == 1  # the key was taken once, before retrieving
+    engine.cache.version = lambda: "renewed-" + real()
+    assert not ask(engine, "How much is the Pro plan?", session="b")[3].cached
+    engine.cache.version = real
+    assert ask(engine, "How much is the Pro plan?", session="c")[3].cached  # filed under the version it was read from
+
+
+@pytest.mark.slow
 def test_tool_turns_follow_ups_offers_and_pending_questions_never_use_it(project):
     kb, indexer, engine = build(project)
     lookups = project.orders.order_requests()
@@ -150,5 +171,5 @@ def test_an_unreachable_redis_is_a_miss_not_a_failure():
     from kotaemon_like.answer_cache import CachedAnswer, RedisCache
 
     cache = AnswerCache(RedisCache("redis://127.0.0.1:1/0"), "default", lambda: "v1")
-    cache.put("How much is the Pro plan?", CachedAnswer("49 euros"))
-    assert cache.get("How much is the Pro plan?") is None
+    cache.put(cache.key("How much is the Pro plan?"), CachedAnswer("49 euros"))
+    assert cache.get(cache.key("How much is the Pro plan?")) is None
