@@ -11,7 +11,7 @@ from kotaemon_like.generators.extractive import ExtractiveGenerator
 from kotaemon_like.generators.passages import is_quotable, join_lines, sections, unwrap_hyphens
 from kotaemon_like.ingest.loaders import PdfLoader
 from kotaemon_like.ingest.page_kinds import PageCleaner, page_kind
-from kotaemon_like.retrievers.gate import RelevanceGate, term_coverage
+from kotaemon_like.retrievers.gate import RelevanceGate, asked, term_coverage
 
 
 def page_texts(pdfs, name: str) -> list[str]:
@@ -238,3 +238,12 @@ def test_gate_judges_the_answer_the_sources_would_give(pdfs, faq, embedder):
     # the chunk as a whole is far from "what is a conffile", its sentence on conffiles is close: answered
     hits = chunk(faq, "faq.pdf", 37, "packages optionally installed. See", 900, 1.0)
     assert plain.sources("what is a conffile", hits) == [] and reading.sources("what is a conffile", hits) == hits
+
+
+def test_the_answer_is_judged_against_the_sentences_that_ask():
+    # a name and a card number told before the question are context, not words the answer must hold
+    assert asked("I am Alice Smith, my card ends 4242. How long is the warranty?") == "How is the warranty?"
+    assert asked("how many tasks are in the MTRAG-UN benchmark?") == "how tasks are in the MTRAG-UN benchmark?"
+    assert asked("我叫张三，订单已经收到了。保修期多长？") == "保修期多长？"
+    assert asked("can I delete the downloaded .deb files after installing?").startswith("can I delete")
+    assert asked("my wifi card doesnt work with linux, help") == "my wifi card doesnt work with linux, help"

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..components import Embedder, Message, ScoredChunk
 from ..retrievers.continuation import CONTINUES
-from ..retrievers.gate import term_share
+from ..retrievers.gate import asked, term_share
 from ..retrievers.translate import QueryTranslator
 from ..stores.analyzer import term_overlap
 from .passages import is_quotable, sections
@@ -171,11 +171,11 @@ class ExtractiveGenerator:
     def evidence(self, question: str, sources: Sequence[ScoredChunk]) -> tuple[float, float]:
         """How well the answer these sources give holds up: the cosine of the sentence closest to the question
         (0 when the embedder cannot judge), and the share of the question's content terms found in the
-        sentences it would quote and their headings."""
+        sentences it would quote and their headings (of the sentences that ask, when the message says more)."""
         found, _ = self.candidates(question, sources)
         quoted = {text for _, text in self.select(question, sources)}
         text = " ".join(f"{c.heading} {c.text}" for c in found if c.text in quoted)
-        return max((c.semantic for c in found), default=0.0), term_share(question, text)
+        return max((c.semantic for c in found), default=0.0), term_share(asked(question), text)
 
     def _distinct(self, ranked: list[Candidate], first: set[int] = frozenset()) -> list[tuple[int, str]]:
         """The first max_sentences distinct sentences (overlapping chunks repeat them) in reading order, those

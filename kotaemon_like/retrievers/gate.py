@@ -13,6 +13,7 @@ gloss, while Chinese chunks found by their own terms pass on relevance alone."""
 from __future__ import annotations
 
 import logging
+import re
 from typing import Callable, Protocol, Sequence
 
 from ..components import Embedder, ScoredChunk
@@ -34,6 +35,20 @@ def term_coverage(query: str, hits: Sequence[ScoredChunk], min_typo_chars: int =
     """Share of the question's content terms found in the hits' text; a term of `min_typo_chars` or more
     one typo away from a term of the text counts as found."""
     return term_share(query, " ".join(h.chunk.text for h in hits), min_typo_chars)
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])")  # ".deb" and "v1.2" end no sentence
+
+
+_HOW_MUCH = re.compile(r"\bhow (?:long|many|much|often|far|old|soon|big|large)\b", re.IGNORECASE)
+
+
+def asked(message: str) -> str:
+    """What an answer must speak to: the sentences of a message that ask (end in a question mark), or the
+    whole message when none does, without the measure a "how long" asks for ("24 months" answers it).
+    In "I am Alice Smith, my card ends 4242. How long is the warranty?" the name and card are context."""
+    questions = [s.strip() for s in _SENTENCE_END.split(message) if s.rstrip().endswith(("?", "？"))]
+    return _HOW_MUCH.sub(lambda m: m.group(0).split()[0], " ".join(questions) or message)
 
 
 def term_share(query: str, text: str, min_typo_chars: int = 5) -> float:
