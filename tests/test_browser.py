@@ -55,6 +55,11 @@ def test_upload_ask_and_see_a_cited_streamed_answer(workdir, tmp_path):
                 "() => document.querySelector('#sources').innerText.includes('federal-register-2020-17221.pdf')",
                 timeout=60_000,
             )
+            # the answer's citation line is drawn when the stream ends, which can be a moment after the sources
+            page.wait_for_function(
+                "() => document.querySelector('#chat').innerText.includes('federal-register-2020-17221.pdf p.')",
+                timeout=30_000,
+            )
             sources = page.locator("#sources").inner_text()
             answer = page.locator("#chat").inner_text()
         finally:
