@@ -23,7 +23,7 @@ from qdrant_client import models
 from ..components import Chunk, Filter, ScoredChunk
 from ..ingest.splitter import chunk_position
 from .analyzer import query_terms, terms, warm_up
-from .qdrant_store import QdrantCollection, QdrantParams, _chunk, _payload, point_id, qdrant_filter, tenant_scope
+from .qdrant_store import QdrantCollection, QdrantParams, _chunk, _payload, qdrant_filter, tenant_scope
 
 log = logging.getLogger(__name__)
 SPARSE = "bm25"  # the name of the points' one (sparse) vector
@@ -102,9 +102,6 @@ class QdrantKeywordIndex(QdrantCollection):
                              f"'{SPARSE}' sparse vector with the IDF modifier); set keyword_index.collection to another name")
         self._index_payload(info)
 
-    def _point_id(self, chunk: Chunk) -> str:
-        return point_id(f"{self.tenant}/{chunk.id}" if self.tenant else chunk.id)
-
     def upsert(self, chunks: Sequence[Chunk]) -> None:
         chunks = list({c.id: c for c in chunks}.values())  # the same id twice in one batch: the last one wins
         p = self.params
@@ -114,7 +111,7 @@ class QdrantKeywordIndex(QdrantCollection):
             for start in range(0, len(chunks), size):
                 part = chunks[start:start + size]
                 client.upsert(self.collection, [
-                    models.PointStruct(id=self._point_id(c), payload=_payload(c, self.tenant),
+                    models.PointStruct(id=self._point_id(c.id), payload=_payload(c, self.tenant),
                                        vector={SPARSE: document_vector(terms(c.text), p.k1, p.b, p.avg_terms)})
                     for c in part
                 ], wait=True)

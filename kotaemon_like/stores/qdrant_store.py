@@ -190,6 +190,10 @@ class QdrantCollection:
             raise RuntimeError(f"the Qdrant {self.kind} at {self.where} is closed")
         return self._client
 
+    def _point_id(self, chunk_id: str) -> str:
+        # two tenants' files of one name must not share point ids
+        return point_id(f"{self.tenant}/{chunk_id}" if self.tenant else chunk_id)
+
     def delete(self, source: str) -> int:
         selector = tenant_scope(self.tenant, qdrant_filter({"source": source}))
         with self._lock:
@@ -316,8 +320,7 @@ class QdrantVectorStore(QdrantCollection):
                 client.upsert(
                     self.collection,
                     models.Batch(
-                        # two tenants' files of one name must not share point ids
-                        ids=[point_id(f"{self.tenant}/{c.id}" if self.tenant else c.id) for c in part],
+                        ids=[self._point_id(c.id) for c in part],
                         vectors=vectors[start:start + size].tolist(),
                         payloads=[_payload(c, self.tenant) for c in part],
                     ),
@@ -339,7 +342,7 @@ class QdrantVectorStore(QdrantCollection):
         """Those of `chunk_ids` with no point here (yet: a file whose text is indexed before its vectors)."""
         if not chunk_ids:
             return set()
-        points = {point_id(f"{self.tenant}/{cid}" if self.tenant else cid): cid for cid in chunk_ids}
+        points = {self._point_id(cid): cid for cid in chunk_ids}
         with self._lock:
             found = self._require().retrieve(self.collection, ids=list(points), with_payload=False, with_vectors=False)
         return set(chunk_ids) - {points[str(p.id)] for p in found}
