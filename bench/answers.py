@@ -2,14 +2,17 @@
 
     nice -n 10 python bench/answers.py                      # this checkout, plus the baseline commit below
     nice -n 10 python bench/answers.py --baseline REF       # compare against another commit (default: BASELINE)
-    python bench/answers.py --check                         # every expected fact is on an expected page
+    nice -n 10 python bench/answers.py --split blind --out bench/results/answers_blind.json  # blind alone, once
+    python bench/answers.py --check                         # every expected fact is on an expected page (all splits)
 
 The questions (bench/answers_set.json) were written for this benchmark: paraphrased, casual, with typos,
 English, Chinese, and Chinese about English documents (`zh-en`); some the documents do not answer.
 Every third question is held back (fixed rule, decided before any result): tune on `tuning` only.
 bench/answers_unseen.json is a second held-back split (`unseen`), written after the first one's results had
 been printed, and never tuned on. bench/answers_fresh.json (`fresh`) was written blind after every earlier split
-had been tuned on; run it once (`--split fresh`).
+had been tuned on; run it once (`--split fresh`). bench/answers_blind.json (`blind`) was written blind after
+every earlier split, fresh included, had been tuned on: a run without --split leaves it out, so only
+`--split blind` asks its questions; run it once.
 Scores per split and language: `page_hit` (an expected page among the retrieved sources), `cited_hit` (the
 answer cites an expected page), `contains` (the answer holds an expected fact), `false_abstain` (an
 answerable question refused), `abstain` (an unanswerable question refused). Writes bench/results/answers.json.
@@ -33,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SET = ROOT / "bench" / "answers_set.json"
 UNSEEN = ROOT / "bench" / "answers_unseen.json"  # a second held-back split, written later; never tuned on
 FRESH = ROOT / "bench" / "answers_fresh.json"  # written blind after every earlier split had been tuned on; run once
+BLIND = ROOT / "bench" / "answers_blind.json"  # written blind after fresh had been tuned on; only with --split blind
 PDFS = Path(os.environ.get("KL_SHARED_DATA", ROOT.parent / "shared" / "data")) / "pdfs"
 # the PDFs with a text layer (the scanned ones would measure OCR, not answers)
 DOCUMENTS = [
@@ -57,11 +61,12 @@ def has_fact(answer: str, facts: list[str]) -> bool:
     return any(normalize(f) in text for f in facts)
 
 
-def load_set() -> tuple[list[dict], list[dict]]:
-    """(answerable, unanswerable) of both files, each question with its id and split."""
+def load_set(blind: bool = False) -> tuple[list[dict], list[dict]]:
+    """(answerable, unanswerable) of every file, each question with its id and split; `blind` only when asked."""
     data = json.loads(SET.read_text(encoding="utf-8"))
+    files = [(UNSEEN, "new", "unseen"), (FRESH, "fresh", "fresh")] + ([(BLIND, "blind", "blind")] if blind else [])
     later = [(json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}, prefix, split)
-             for path, prefix, split in ((UNSEEN, "new", "unseen"), (FRESH, "fresh", "fresh"))]
+             for path, prefix, split in files]
     out = []
     for kind in ("answerable", "unanswerable"):
         items = []
@@ -78,7 +83,7 @@ def check() -> int:
     """Every expected fact appears on one of its expected pages (PDF text, normalised)."""
     import pymupdf
 
-    answerable, _ = load_set()
+    answerable, _ = load_set(blind=True)
     pages: dict[str, list[str]] = {}
     bad = 0
     for q in answerable:
@@ -99,8 +104,8 @@ def run(config: str, label: str, workdir: Path | None = None, split: list[str] |
     from kotaemon_like import registry
     from kotaemon_like.chat import CitationEvent, DoneEvent, TokenEvent
 
-    answerable, unanswerable = (
-        [q for q in questions if not split or q["split"] in split] for questions in load_set())
+    everything = load_set(blind=bool(split and "blind" in split))
+    answerable, unanswerable = ([q for q in questions if not split or q["split"] in split] for questions in everything)
     rows = []
     with tempfile.TemporaryDirectory(prefix="kl-answers-") as tmp:
         tmp = workdir or tmp
@@ -204,8 +209,8 @@ def main() -> None:
     parser.add_argument("--label", default="this checkout")
     parser.add_argument("--workdir", type=Path, help="keep this checkout's index here; a rerun embeds only changes")
     parser.add_argument("--baseline-results", type=Path, help="reuse the baseline rows of an earlier results file")
-    parser.add_argument("--split", nargs="+", choices=["tuning", "held_back", "unseen", "fresh"],
-                        help="ask only these splits' questions")
+    parser.add_argument("--split", nargs="+", choices=["tuning", "held_back", "unseen", "fresh", "blind"],
+                        help="ask only these splits' questions (without it, every split but `blind`)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "answers.json")
     args = parser.parse_args()
     if args.check:

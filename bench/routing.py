@@ -59,6 +59,13 @@ def load_set(path: Path = SET) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+def select(rows: list[dict], only=(), exclude=(), include_blind: bool = False) -> list[dict]:
+    """The rows of the splits asked for: `only` these, else all but `exclude`; `blind` only when named or included."""
+    if only:
+        return [row for row in rows if row["split"] in only and row["split"] not in exclude]
+    return [row for row in rows if row["split"] not in exclude and (include_blind or row["split"] != BLIND)]
+
+
 def baseline_route(box: Toolbox, message: str) -> str | None:
     """The previous router's decision, on the same examples and embedder."""
     router, lowered = box.router, message.lower()
@@ -129,8 +136,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "routing.json")
     args = parser.parse_args()
 
-    rows = [row for row in load_set() if row["split"] not in args.exclude
-            and (row["split"] in args.only if args.only else row["split"] != BLIND or args.include_blind)]
+    rows = select(load_set(), only=args.only, exclude=args.exclude, include_blind=args.include_blind)
     if not rows:
         parser.error(f"no messages left in {SET.name} after --only/--exclude; the splits are {', '.join(SPLITS)}")
     splits = [s for s in SPLITS if any(row["split"] == s for row in rows)]

@@ -1,7 +1,7 @@
 """The routing set (tests/data/routing_set.jsonl) through the embedded router with the bundled embedder:
 no knowledge question may reach a plugin, and requests must reach the right one (bench/routing.py reports
-precision and recall per plugin and split). The `fresh` split is left out: it is measured once, by the
-benchmark, and never tuned on."""
+precision and recall per plugin and split). The `fresh` and `blind` splits are left out: each is measured
+once, by the benchmark, and never tuned on."""
 
 from __future__ import annotations
 
