@@ -10,11 +10,18 @@ from pydantic import Field
 from kotaemon_like.tools import ToolContext, ToolError, ToolPlugin
 
 # a faulty item, as a customer describes it
-_FAULT = (r"\b(?:broken|broke|damaged|defective|faulty|cracked|smashed|shattered|crushed|dented|bent|chipped|scratched|torn|ripped|leaks|leaking|dead|stopped\s+working|snapped|(?:came|fell|broke)\s+(?:off|apart)|stops\s+(?:working|after|every)|keeps\s+(?:stopping|turning\s+off|cutting\s+out)|cuts\s+out|overheat(?:s|ing)?|smells?\s+(?:of\s+)?burn(?:ing|t)"
+_FAULT = (r"\b(?:broken|broke|damaged|defective|faulty|cracked|smashed|shattered|crushed|dented|bent|chipped|scratched|torn|ripped|leaks|leaking|dead|melted|stopped\s+working|snapped|(?:came|fell|broke)\s+(?:off|apart)|stops\s+(?:working|after|every)|keeps\s+(?:stopping|turning\s+off|cutting\s+out)|cuts\s+out|overheat(?:s|ing)?|smells?\s+(?:of\s+)?burn(?:ing|t)"
           r"|sparks|sparking|smokes|smoking|rattles|rattling|mak(?:es|ing)\s+(?:an?\s+)?(?:[\w-]+\s+)?noise|buzz(?:es|ing)|beep(?:s|ing)|shows?\s+(?:an?\s+)?error"
-          r"|(?:does\s*n[o']?t|doesnt|do\s*n[o']?t|dont|won'?t|not)\s+(?:work|working|turn\s+on|start|charge))\b")
-_FAULT_ZH = (r"(?:坏了|碎了|有问题|出问题|出了问题|划痕|划伤|凹陷|变形|是碎的|是坏的|是破的|是裂的|裂了|裂开|烧了|冒烟|漏水|漏电|漏了|故障|质量问题|不能用|用不了|不工作|开不了机|打不开|发错|破损|损坏|坏掉|没声音|没反应|不亮|失灵|死机"
+          r"|caught\s+fire|on\s+fire|burn(?:t|ed)\s+out|exploded|blew\s+up|short[- ]?circuited|fell\s+apart"
+          r"|(?:does\s*n[o']?t|doesnt|do\s*n[o']?t|dont|won'?t|not)\s+(?:work|working|turn\s+on|start|charge|cool|cooling|heat|heating|charging"
+          r"|spin|spinning|drain|draining|print|printing|switch\s+on|power\s+on|turning\s+on))\b")
+_FAULT_ZH = (r"(?:坏了|碎了|摔坏|摔碎|摔裂|压坏|压碎|压扁|断了|烧坏|着火|起火|少了|缺了|少发|漏发|重复扣款|扣了两次|多扣|有问题|出问题|出了问题|划痕|划伤|凹陷|变形|是碎的|是坏的|是破的|是裂的|裂了|裂开|烧了|冒烟|漏水|漏电|漏了|故障|质量问题|不能用|用不了|不工作|开不了机|打不开|发错|破损|损坏|坏掉|没声音|没反应|不亮|失灵|死机"
              r"|充不(?:了|进)电|不能充电|不制冷|不加热|不出水)")
+# damage done in delivery, or an item as it arrived: "the lamp is smashed", "the vase arrived in pieces"
+_DAMAGED = r"(?:cracked|smashed|shattered|dented|crushed|chipped|ruined|soaked|melted|in\s+pieces|snapped\s+in\s+(?:half|two))"
+# who handled the customer's delivery or call
+_STAFF = (r"(?:staff|driver|courier|agent|employee|rep|representative|delivery\s+(?:guy|man|driver|person|people|company|team)"
+          r"|postman|postie|call\s+cent(?:re|er)|support(?:\s+team)?|team|manager|cashier)")
 URGENT = re.compile(r"\b(urgent|asap|immediately|emergency)\b", re.IGNORECASE)
 
 
@@ -58,7 +65,33 @@ class CreateTicket(ToolPlugin):
         r"\b(?:need|want|get)\b.{0,10}\bticket\b",
         r"^\W*(?:an?\s+|the\s+)?(?:support\s+)?(?:ticket|complaint)(?:\s+(?:please|pls|plz|now))?\W*$",
         # a complaint as a headline: "complaint about late delivery"
-        r"^\W*(?:an?\s+|my\s+)?(?:formal\s+)?complaint\s+(?:about|regarding|re|against|on|for|over)\b",
+        r"^\W*(?:an?\s+|my\s+)?(?:formal\s+|official\s+)?complaint(?:\s*[:\u2013\u2014-]|\s+(?:about|regarding|re|against|on|for|over)\b)",
+        # how the customer was treated: "I was treated very badly by your staff", "your driver was rude"
+        r"\b(?:i|we)\s+(?:was|were|have\s+been|got|felt)\s+(?:\w+\s+){0,2}?(?:treated|spoken\s+to|talked\s+to|insulted|ignored|shouted\s+at"
+        r"|hung\s+up\s+on|lied\s+to|mistreated|overcharged|scammed|ripped\s+off|threatened|harassed)\b",
+        rf"\b(?:unhappy|not\s+happy|disappointed|upset|angry|furious|disgusted|appalled|dissatisfied|fed\s+up|shocked)\s+(?:with|about|by|at)"
+        rf"\s+(?:how|the\s+way|the\s+(?:service|treatment)|(?:your|the)\s+(?:\w+\s+)?{_STAFF})"
+        rf"|\b(?:how|the\s+way)\s+(?:your|the)\s+(?:\w+\s+)?{_STAFF}\s+(?:handled|treated|spoke|talked|dealt|behaved|responded|acted)\b",
+        # a wrong, missing or double-charged order: "I received the wrong item", "I was charged twice"
+        r"\b(?:received|got|sent\s+(?:me|us)|delivered|arrived\s+with)\s+(?:the\s+|a\s+)?wrong\b"
+        r"|\bwrong\s+(?:item|size|colou?r|product|model|thing|parcel|order)\s+(?:was\s+)?(?:sent|delivered|arrived|came|in\s+my)\b"
+        r"|\b(?:i|we)\s+(?:was|were|have\s+been|got)\s+(?:double[- ]?|over)?charged\b|\bcharged\s+(?:me\s+|us\s+)?twice\b"
+        r"|\b(?:parts?|pieces?|items?|screws?|cables?|chargers?|lids?)\s+(?:is|are|was|were)\s+missing\s+from\s+(?:my|the|our)\b",
+        r"(?:快递员|快递小哥|送货员|配送员|司机|师傅|客服|店员|工作人员|售后).{0,8}(?:态度|服务).{0,4}(?:差|不好|恶劣|粗鲁|冷漠)|(?:骂|凶|吼)了?我",
+        rf"\b(?:your|the|this|that)\s+(?:\w+\s+)?{_STAFF}\s+(?:was|were|is|are|has\s+been|have\s+been)\s+(?:\w+\s+)?(?:rude|unhelpful"
+        r"|aggressive|abusive|dismissive|disrespectful|unprofessional|awful|horrible|terrible|impolite|condescending)\b",
+        # damage done by the delivery: "your driver threw my parcel over the fence", "the courier dropped it in a puddle"
+        r"\b(?:driver|courier|delivery\s+(?:guy|man|driver|person|people|company|team)|postman|postie|carrier)\b.{0,15}\b(?:threw|thrown"
+        r"|tossed|dropped|kicked|damaged|broke|smashed|crushed|dented|ruined|soaked|left\s+(?:it|them|my|the|our)\b)",
+        # the customer's item as it is now: "the glass table top is cracked", "the vase arrived in pieces"
+        rf"\b(?:the|my|our|its|this|that|it|they)\b(?:\s+[\w-]+){{0,3}}?\s+(?:is|are|was|were|arrived|came|got|has\s+been|have\s+been)"
+        rf"\s+(?:\w+\s+)?{_DAMAGED}\b",
+        # asking that it be reported: "can you report it for me", "please log this", "I want it on record"
+        r"\b(?:(?:can|could|would|will)\s+(?:you|u)|please|pls|plz)\s+(?:please\s+)?(?:report|log|file|raise|escalate|record|register"
+        r"|flag|pass\s+on)\s+(?:it|this|that|them)\b|\b(?:want|need|like)\b.{0,12}\bon\s+(?:the\s+)?record\b",
+        # a fault, then a plea for help: "speaker is making a buzzing noise, can you help"
+        rf"{_FAULT}.{{0,30}}\b(?:can|could|would)\s+(?:you|u|someone|somebody|anyone)\s+(?:please\s+)?(?:help|sort|fix|look|check"
+        r"|do\s+something|deal)\b",
         r"\b(?:i|we)\b.{0,20}\b(?:complain|complaint|escalate)",
         r"\breport\b.{0,25}\b(?:damage|broken|defective|faulty)",
         r"\b(?:call|ring|phone)\s+(?:me|us)\b|\bcall\s*back\b|\bcallback\b",
@@ -68,7 +101,7 @@ class CreateTicket(ToolPlugin):
         rf"(?:\b(?:my|our|i|i've|we|you|your)\b|\barrived\b|\bcame\b)(?:\s+[\w'-]+){{0,4}}?\s+{_FAULT}",
         rf"\b(?:i|we)\s+(?:bought|got|received|ordered|purchased)\b.{{0,40}}{_FAULT}",
         r"投诉|报修|(?:开|建|提|提交|创建|登记|报|申请).{0,4}(?:工单|问题|故障|保修|售后)|(?:帮|给)我.{0,4}(?:修|维修|换)|回(?:个)?电(?:话)?|打电话给我|给我打电话",
-        rf"(?:我|收到|买的|你们).{{0,20}}{_FAULT_ZH}|^.{{0,8}}{_FAULT_ZH}(?:了|啦|的)?\W*$",
+        rf"(?:我|收到|买的|你们|送来|寄来|到的|发来|送到).{{0,20}}{_FAULT_ZH}|^.{{0,8}}{_FAULT_ZH}(?:了|啦|的)?\W*$",
         # a faulty item the customer wants repaired or replaced ("I want this fixed", "please repair it")
         r"\b(?:want|need|get|have)\s+(?:this|it|them|that|one)\s+(?:fixed|repaired|replaced|sorted(?:\s+out)?|looked\s+at)\b"
         r"|\b(?:please|pls|plz|can\s+you|could\s+you)\s+(?:\w+\s+)?(?:fix|repair|replace)\b",

@@ -12,6 +12,15 @@ from kotaemon_like.tools import ToolPlugin
 
 # what a customer calls the order they ask after
 _THINGS = r"(?:orders?|packages?|parcels?|shipments?|deliver(?:y|ies)|purchases?|stuff|items?)"
+# goods named by the customer's own purchase: "the espresso machine I ordered", "that lamp we bought"
+_BOUGHT = r"(?:the|that|this|those|these|my|our)\s+(?:[\w-]+\s+){0,3}?(?:i|we)\s+(?:ordered|bought|purchased|paid\s+for)\b"
+# what an order does on its way: "has it shipped", "left the warehouse", "get here"
+_MOVES = (r"(?:ship\w*|dispatch\w*|sen[dt]|left|leave|arriv\w*|deliver\w*|come|coming|came|go\s+out|went\s+out|get\s+here"
+          r"|be\s+here|here|show\s+up|shown\s+up|turn(?:ed)?\s+up|reach\w*|on\s+(?:its|their)\s+way|out\s+for\s+delivery)")
+# the customer's own goods, however named: "my new mattress", "the coffee grinder I ordered"
+_MINE = rf"(?:(?:my|our)\s+(?:[\w'-]+\s+){{0,2}}?[\w'-]+|{_BOUGHT})"
+# what a customer's own things may be that is no order: "when will my refund arrive?" is no order lookup
+_NOT_GOODS = r"(?:refund|money|credit|invoice|receipt|e-?mail|code|password|key|account|card|payment|subscription|warranty|reply|answer)s?\b"
 
 STATUS_TEXT = {
     "processing": "is being prepared and has not shipped yet",
@@ -76,16 +85,28 @@ class OrderStatus(ToolPlugin):
         rf"\bwhere(?:\s+the\s+(?:hell|heck|fuck))?(?:'s|s|\s+is|\s+are|\s+has)?\s+(?:my|our)\s+(?:(?:\w+\s+){{0,2}}{_THINGS}|\w+\W*$)",
         # "where's the stuff I ordered", "when does what we bought arrive": the customer's own purchase
         r"\b(?:where(?:'s|s)?|when)\b.{0,30}\b(?:i|we)\s+(?:ordered|bought|purchased|paid\s+for)\b",
+        # "where's my blender, ordered it a week ago", "ordered a rug two weeks ago, where is it?"
+        r"\bwhere(?:'s|s|\s+is|\s+are)\s+(?:my|our)\s+[\w-]+(?:\s+[\w-]+)?\W+(?:(?:i|we)\s+)?(?:ordered|bought|purchased|paid\s+for)\b"
+        r"|\b(?:ordered|bought|purchased|paid\s+for)\b.{0,40}\bwhere(?:'s|s|\s+is|\s+are)\s+(?:it|they|them|this|that)\b",
+        # the goods named by their purchase: "has the espresso machine I ordered on the 3rd left the warehouse?"
+        rf"\b(?:has|have|did|is|was|are|were)\b.{{0,6}}\b{_BOUGHT}.{{0,40}}\b{_MOVES}\b",
+        rf"\b(?:when|how\s+(?:long|soon)|what\s+(?:time|day))\b.{{0,25}}\b{_BOUGHT}.{{0,30}}\b{_MOVES}\b",
+        rf"\b(?:status|update|news|eta|word|whereabouts)\b.{{0,20}}\b{_BOUGHT}|\bwhere(?:'s|s|\s+is|\s+are)\s+{_BOUGHT}",
+        rf"\b{_BOUGHT}.{{0,40}}(?:\bnot|\bnever|n't|\bstill|\byet|\b(?:meant|supposed|due)\s+to|\bshould\s+have)\b.{{0,20}}\b{_MOVES}\b",
+        # the tracking of the customer's own order shows nothing: "the DHL link for my delivery shows nothing"
+        r"^(?=.*\b(?:my|our)\b).*\b(?:tracking|link|status|page|app)\b.{0,30}\b(?:says|shows|showing|gives|displays|say|show)\s+"
+        r"(?:nothing|no\s+(?:info\w*|update\w*|details?|results?|movement)|(?:an?\s+)?error|not\s+found)\b"
+        r"|\btracking\b.{0,25}\b(?:hasn'?t|has\s+not|not|hasnt|never)\s+(?:been\s+)?(?:updated|moved|changed)\b",
         r"\b(?:still\s+waiting|waiting\s+(?:for|on)\s+(?:my|our))\b",
         r"\b(?:ordered|bought|purchased|paid)\b.{0,40}\b(?:nothing\s+yet|still\s+nothing|no\s+sign\s+of\s+it|nothing\s+so\s+far)\b",
         # "wondering where my new laptop is": the whereabouts of anything of the customer's (not where it is stored)
         r"\bwhere\s+(?:my|our)\s+(?:[\w-]+\s+){0,2}[\w-]+\s+(?:is|are)\b(?!\s+(?:stored|kept|saved|installed|located|configured))",
-        rf"\b(?:track|trace|check|find|locate|look\s?up|follow)\b.{{0,20}}\b(?:my|our)\b.{{0,12}}\b{_THINGS}",
+        rf"\b(?:track|trace|check|find|locate|look\s?up|follow|look\s+into|see\s+about|chase(?:\s+up)?)\b.{{0,20}}\b(?:my|our)\b.{{0,12}}\b{_THINGS}",
         rf"^\W*(?:track|trace|check)\s+(?:an?\s+|the\s+)?{_THINGS}\W*$",
         rf"\b(?:status|update|news|eta|tracking|whereabouts)\b.{{0,25}}\b(?:my|our)\b.{{0,12}}\b{_THINGS}",
         rf"\b(?:status|update|news|eta|whereabouts)\b(?=.{{0,40}}\b(?:my|our)\b).{{0,25}}\b{_THINGS}",
         r"(?:\b(?:my|our)\b|\b(?:i\s+)?(?:ordered|bought|purchased)\b).{0,40}(?:\bnot|\bnever|n't|\bstill|\byet)\b.{0,15}"
-        r"\b(?:shipped|dispatched|sent|left|arrived?|come|came|delivered|received|shown\s+up|show\s+up|here)\b",
+        r"\b(?:shipped|dispatched|sent|left|arrived?|come|came|delivered|received|shown\s+up|show\s+up|turned\s+up|turn\s+up|here)\b",
         r"(?:\bnot|\bnever|n't)\b.{0,15}\b(?:received|gotten|got)\b.{0,10}\b(?:my|our)\b",
         # "package still not here": the thing itself, named without an article, is the customer's own
         rf"(?:^|\bthe\s+){_THINGS}\b.{{0,15}}(?:\bnot|\bnever|n't|\bnt)\b.{{0,12}}\b(?:here|arrived?|come|came|delivered|received"
@@ -94,9 +115,21 @@ class OrderStatus(ToolPlugin):
         rf"\b(?:when|how\s+(?:long|soon)|what\s+(?:time|day))\b.{{0,25}}\b(?:my|our)\s+(?:\w+\s+){{0,2}}{_THINGS}\b.{{0,25}}"
         r"\b(?:arriv\w*|come|coming|get\s+here|be\s+here|deliver\w*|ship\w*|dispatch\w*|sent|show\s+up|reach\w*|turn\s+up)",
         rf"\b(?:how\s+far(?:\s+away)?|what(?:'s|s|\s+is)\s+(?:happening|going\s+on|up|the\s+hold\s?up|the\s+delay))\b.{{0,20}}"
-        rf"\b(?:my|our)\s+(?:\w+\s+){{0,2}}{_THINGS}\b",
+        rf"(?:\b(?:my|our)\s+(?:\w+\s+){{0,2}}{_THINGS}\b|\b{_BOUGHT})",
         r"\b(?:has|have|did|is|was)\b.{0,6}\b(?:my|our)\b.{0,20}\b(?:ship(?:ped)?|dispatch(?:ed)?|sen[dt]|left|leave|arrived?"
-        r"|deliver(?:ed)?|come|came|go\s+out|went\s+out|out\s+for\s+delivery)\b",
+        r"|deliver(?:ed)?|come|came|go\s+out|went\s+out|out\s+for\s+delivery|on\s+(?:its|their)\s+way|get\s+here|turned\s+up)\b",
+        # whether the customer's own goods have moved: "can you tell me if the grinder I ordered is out for delivery?"
+        rf"\b(?:whether|if)\s+{_MINE}\s+(?:[\w'-]+\s+){{0,2}}?(?:has|have|is|are|was|were|had)\s+(?:been\s+|already\s+|now\s+|yet\s+)?{_MOVES}\b",
+        # "when's my laptop coming?", "how soon will my new sofa get here?"
+        rf"\b(?:when|how\s+soon)(?:'s|s|\s+(?:will|is|does|do|should|would|are|can|'ll))?\s+(?:my|our)\s+(?!{_NOT_GOODS})"
+        rf"(?:[\w'-]+\s+){{1,3}}?(?:be\s+)?{_MOVES}\b",
+        # "still no sign of the chairs I bought", "any news on my kettle?", "ordered a toaster on the 1st, any updates?"
+        rf"\b(?:no|any)\s+(?:sign|news|word|update|trace)s?\s+(?:yet\s+)?(?:of|on|about|from|regarding)\s+(?:(?:my|our)\s+(?!{_NOT_GOODS})|{_BOUGHT})"
+        r"|\b(?:ordered|bought|purchased|paid\s+for)\b.{0,50}\b(?:any|no)\s+(?:news|updates?|word|idea|eta|info)\b"
+        r"|^\W*(?:my\s+|the\s+|an?\s+)?order\s+(?:(?:i|we)\s+)?(?:placed|made)\b.{0,40}\b(?:status|update|news|eta|where)\b",
+        # "the blender still hasn't arrived": a thing the customer waits for, named at the start
+        r"^\W*(?:the|my|our)\s+(?:[\w'-]+\s+){1,2}?(?:still\s+)?(?:has\s*n[o']?t|have\s*n[o']?t|hasnt|havent|is\s*n[o']?t|isnt|not|never)"
+        r"\s+(?:yet\s+)?(?:been\s+)?(?:arrived|come|shipped|dispatched|delivered|turned\s+up|shown\s+up|here)\b",
         # "it's been 10 days and nothing has arrived": nothing came of what the customer ordered
         r"\b(?:nothing|none\s+of\s+it)\b.{0,12}\b(?:arrived|come|came|here|shown\s+up|turned\s+up|been\s+delivered|been\s+shipped)\b"
         r"|\b(?:says|shows|showing|marked|tracking)\s+(?:as\s+|it\s+was\s+)?delivered\b.{0,10}\b(?:but|yet|though)\b"
@@ -106,9 +139,14 @@ class OrderStatus(ToolPlugin):
         rf"\b(?:my|our)\b.{{0,20}}\b{_THINGS}\b.{{0,20}}\b(?:late|delayed|lost|missing|stuck)\b",
         r"^\W*(?:(?:i\s+)?need\s+(?:the\s+|my\s+|a\s+)?|my\s+)?(?:tracking(?:\s+(?:number|info|code|link))?"
         r"|(?:order|delivery|shipping|parcel|package)\s+(?:status|tracking|update))(?:\s+(?:please|pls|plz))?\W*$",
-        r"(?:查|跟踪|追踪|看看|看下|看一下).{0,6}(?:订单|包裹|快递|物流|单号)",
+        r"(?:查|跟踪|追踪|看看|看下|看一下).{0,6}(?:订单|包裹|快递|物流|单号)|(?:查|看|跟踪|追踪)(?:一下|一查|下)?.{0,8}(?:买|订|下单|购买)的",
+        # "我的吸尘器怎么还没发货"
+        r"我(?:们)?的.{1,8}?(?:怎么|咋|为什么|为啥)?(?:还没|还不|一直没|迟迟没|没)有?(?:到|发货|发出|寄|送到|送来|收到|动静|消息)",
         r"(?:下单|下的单|买了|订了|付款|付了款|付了钱).{0,12}(?:还没|没到|没收到|没发货|未到|未收到|没动静)",
-        r"我(?:们)?.{0,4}(?:买|订|购买|下单|网购)的.{0,10}(?:到哪|在哪|哪儿|还没|没到|没收到|什么时候到|何时到|发货|寄出)",
+        r"我(?:们)?.{0,4}(?:买|订|购买|下单|网购)的.{0,10}(?:到哪|在哪|哪儿|还没|没到|没收到|什么时候到|何时到|发货|寄出|发出|发了|出库|送到|到了[吗没])",
+        # the goods named by when they were bought: "前天订的耳机怎么还没到", "上个月下单的沙发还没消息"
+        r"(?:昨天|前天|大前天|前几天|几天前|这几天|上周|上个?月|上个?星期|上礼拜|\d+\s*[号日]|[一二两三四五六七八九十\d]+\s*(?:天|周|个星期|个月)(?:以?前|之前))"
+        r"(?:买|订|购买|下单|网购|下)的.{0,10}(?:到哪|在哪|哪儿|还没|没到|没收到|什么时候(?:能|会)?到|何时到|发货|发出|寄出|出库|送到|到了[吗没]|没消息|没动静)",
         r"(?:订单|包裹|快递|物流|东西|(?<![退发到进订交换提收])货|单子).{0,14}(?:到哪|在哪|哪儿|哪里|还没|没到|没收到|什么时候(?:能|会|可以)?到|何时到|发货了吗|发了吗|发货了没|寄出|状态|进度|查"
         r"|没动|不动了|没更新|卡住|丢了|怎么样了|咋样了|什么情况|啥情况|有消息吗|有进展吗)",
         r"我(?:们)?的(?:订单|包裹|快递|货|东西|单子)呢",

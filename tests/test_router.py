@@ -92,6 +92,14 @@ INTENT_REQUESTS = [
     ("Can I talk to a real persn?", "handoff_to_human"),  # a permission question in the plugin's request form
     ("I'd appreciate an update on the delivery of my headphones", "order_status"),
     ("我买的耳机到哪儿了", "order_status"),
+    # the customer's own goods named by what they are or when they were bought, damage reported, a person asked after
+    ("where's my air fryer? ordered it 10 days ago", "order_status"),
+    ("Could you look into my camera order? It should have arrived on Wednesday", "order_status"),  # the day is no rule
+    ("your driver threw the box over my gate and the lamp is smashed", "create_ticket"),
+    ("the mixer stopped working on day one, could you raise it with the team", "create_ticket"),
+    ("Is anybody available to talk right now?", "handoff_to_human"),
+    ("前天订的耳机怎么还没到", "order_status"),
+    ("有人可以跟我聊一下吗", "handoff_to_human"),
 ]
 INFORMATION_QUESTIONS = [
     "How do I file a bug ticket against a package?",
@@ -99,6 +107,11 @@ INFORMATION_QUESTIONS = [
     "What happens if my parcel arrives damaged?",
     "人工客服的工作时间是几点？",
     "怎么查看订单状态？",
+    "Does someone check each parcel before it leaves the warehouse?",
+    "Are agents available to chat on Sundays?",
+    "What happens if the lamp I ordered arrives cracked?",
+    "How long does it take for items I ordered to be dispatched?",
+    "周末有人工客服吗",
 ]
 
 

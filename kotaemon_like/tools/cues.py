@@ -18,14 +18,22 @@ _HOW_TO = re.compile(
     r"\b(?:how|where|when|which|why|what|who|whom)\b(?:\s+[\w'-]+){0,3}?\s+(?:do|can|could|should|would|must|may|shall)\s+(?:i|we|one|you|they|he|she|someone|people|customers)\b"
     r"|^\W*(?:do|does|should|must|shall)\s+(?:i|we|one|you|they)\b"
     # what others may do is a rule, not the customer's request: "can customers talk to a human over the phone?"
-    r"|^\W*(?:can|could|may|do|does|will|are|should|must)\s+(?:customers?|clients?|buyers?|users?|people|everyone|anyone|guests?)\b"
+    r"|^\W*(?:can|could|may|do|does|will|are|should|must)\s+(?:customers?|clients?|buyers?|users?|people|everyone|guests?)\b"
+    # so is what anyone may do ("does someone check each parcel?", "is anyone able to see my card?"), unless they are
+    # asked to be there or to talk with the customer ("is anyone available?", "can someone from support chat with me?")
+    r"|^\W*(?:can|could|may|do|does|will|is|are|should|must)\s+(?:anyone|anybody|someone|somebody)\b(?!(?:\s+else)?"
+    r"(?:\s+(?:from|at|in|on)(?:\s+[\w-]+){1,3}?)?(?:\s+(?:please|pls|be\s+able\s+to))*\s+(?:available|around|free|online|there|here"
+    r"|(?:talk|speak|chat|get\s+back)\s+(?:to|with)\s+(?:me|us)|(?:call|contact|help|ring)\s+(?:me|us))\b)"
     # when the service is there is a rule too: "can I talk to a person after hours?", "is there someone at weekends?"
-    r"|^\W*(?:can|could|may|is|are|do|does|will)\b.*\b(?:after\s+hours|at\s+night|overnight|on\s+(?:the\s+)?weekends?|at\s+weekends?"
+    r"|^\W*(?:can|could|may|is|are|do|does|will)\b[^,;.!?]*\b(?:after\s+hours|at\s+night|overnight|on\s+(?:the\s+)?weekends?|at\s+weekends?"
     r"|on\s+(?:public\s+|bank\s+)?holidays|on\s+(?:mon|tues|wednes|thurs|fri|satur|sun)days?|24/7|around\s+the\s+clock"
     r"|outside\s+(?:of\s+)?(?:business|office|opening|working)\s+hours|in\s+the\s+evenings?)\b"
     r"|\bwhat\s+(?:if|happens|happen|to do)\b|\b(?:in case|supposing)\b"
+    # in Chinese: "周末有人工客服吗", "晚上有人在线吗"
+    r"|(?:周末|周六|周日|星期[六日天]|礼拜[六日天]|晚上|夜里|夜间|半夜|凌晨|节假日|假期|节日|过年|非工作时间|下班后|24小时|全天)"
+    r".{0,8}(?:有|在|上班|工作|营业|值班|人工|客服).{0,8}(?:吗|么|嘛|[?？]|$)"
     r"|如果|万一|假如|(?:在|去|从)?哪(?:里|儿)?(?:能|可以)?(?:找|看|查|买|下载|设置|修改|填写)"
-    r"|^(?!.*(?:帮|给我|请|麻烦)).*(?:可以|能不能|能否|支持|允许|会).{0,12}吗",
+    r"|^(?!.*(?:帮|给我|请|麻烦|(?:跟|和|与|同)我)).*(?:可以|能不能|能否|支持|允许|会).{0,12}吗",
     re.IGNORECASE,
 )
 # a how-to, definition, why, when or how-long question asks for information; about the customer's own things
@@ -38,8 +46,10 @@ _INFORMATION = re.compile(
     r"|figure\s+out"
     # an indirect question: "I can't find where apt stores downloaded packages", "I don't know which package ..."
     r"|(?:can'?t|cannot|can\s+not|don'?t|do\s+not)\s+(?:find|know|understand|see|remember|tell)\s+(?:out\s+)?(?:where|how|what|which|why|when|whether))\b"
+    # "can I complain about a driver, and how?"
+    r"|\b(?:and|but|so)\s+how\W*$"
     r"|(?:想|要)(?:知道|了解|问问|问一下|咨询)|什么(?!时候)|是哪|谁"
-    r"|怎么(?!(?:还|又|一直|老是)(?:没|不)|样了)|如何|怎样|什么是|是什么|为什么|解释|什么意思|区别|哪些|哪几|哪种|有什么|多久|多少",
+    r"|怎么(?!(?:还|又|一直|老是)(?:没|不)|样了)|如何|怎样|什么是|是什么|为什么|解释|什么意思|区别|哪些|哪几|哪种|有什么|多久|多少|(?<![好这前那])几天|多长时间",
     re.IGNORECASE,
 )
 # a question about a case that may happen ("can I get a refund if my order arrives late?") asks for information,
@@ -54,7 +64,9 @@ _CONDITION = re.compile(r"\b(?:if|unless|once)\b", re.IGNORECASE)
 _QUESTION = re.compile(
     r"^\W*(?:(?:hi|hello|hey)\W+)?(?:how|what|when|where|which|who|why|can|could|may|might|do|does|did|is|are|was|were|has|have"
     r"|will|would|should|shall|am)\b", re.IGNORECASE)
-_POSSESSIVE = re.compile(r"\b(?:my|mine|our)\b|我的|我们的|我买的|我订的|我收到的|我下的|我那个|我这个", re.IGNORECASE)
+_POSSESSIVE = re.compile(
+    r"\b(?:my|mine|our)\b|\b(?:the|that|this|those|these)\s+(?:[\w-]+\s+){0,3}?(?:i|we)\s+(?:ordered|bought|purchased|paid\s+for)\b|"
+    r"我的|我们的|我买的|我订的|我收到的|我下的|我那个|我这个", re.IGNORECASE)
 # "请问" ("may I ask") opens a general question: its "请" is no "please"
 _MAY_I_ASK = re.compile(r"请问")
 _REQUEST_CUE = re.compile(
