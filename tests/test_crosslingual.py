@@ -9,7 +9,7 @@ import pytest
 
 from kotaemon_like import registry
 from kotaemon_like.chat import CitationEvent, DoneEvent, TokenEvent
-from kotaemon_like.retrievers.translate import QueryTranslator
+from kotaemon_like.retrievers.translate import QueryTranslator, read_glossary
 
 from .conftest import copy_pdf, write_config
 
@@ -30,7 +30,7 @@ def test_chinese_question_becomes_an_english_gloss(translator):
     question = "怎么锁定一个软件包不让它升级？"
     assert translator.content_words(question) == ["锁定", "软件包", "升级"]  # 怎么, 一个, 不, 让, 它 dropped
     gloss = translator.gloss(question)
-    assert "software package" in gloss and "upgrade" in gloss  # the computing sense of 升级 comes first
+    assert "package" in gloss and "upgrade" in gloss  # the documentation sense of 软件包 and 升级 comes first
     assert "how" not in gloss.split()
     assert "Debian" in translator.gloss("Debian 项目是谁创建的？")  # Latin-script names are kept
     assert translator.gloss("How do I hold a package?") is None
@@ -42,6 +42,30 @@ def test_found_counts_whole_words_not_characters(translator):
     # shares the characters 软, 件, 升 but none of the words
     assert translator.found(question, ["软件开发的升学考试"]) == 0.0
     assert translator.found(question, ["How do I put a package on hold?"]) == 0.0
+
+
+def test_the_glossary_gives_the_sense_manuals_use(translator):
+    gloss = translator.gloss("怎么查看 systemd 默认启动到哪个 target")
+    assert "default" in gloss and "agree tacitly" not in gloss  # CC-CEDICT's first sense of 默认
+    assert gloss.endswith("systemd target")
+    assert translator.content_words("linux 一共有几个运行级别") == ["运行级别"]  # a word CC-CEDICT lacks
+    assert translator.gloss("linux 一共有几个运行级别") == "runlevel linux"
+    # a function word breaks a tie in segmentation: 代号 + 叫什么, not 代 + 号叫 ("howl")
+    assert translator.content_words("debian 11 的代号叫什么") == ["代号"]
+
+
+def test_a_glossary_line_without_a_sense_is_named():
+    assert read_glossary("# comment\n默认\tdefault/default setting\n") == {"默认": ("default", "default setting")}
+    with pytest.raises(ValueError, match="glossary line 2"):
+        read_glossary("默认\tdefault\n代号 codename\n")
+
+
+def test_overlap_counts_latin_words_and_each_sense_by_its_share(translator):
+    question = "debian 11 的代号叫什么"  # 代号, debian, 11
+    assert translator.overlap(question, "Debian 11 is known by its codename, bullseye.") == 1.0
+    assert translator.overlap(question, "Each release has a codename.") == pytest.approx(1 / 3)
+    # 客服 is "customer service": "service" alone translates half of it
+    assert translator.overlap("你们的客服电话是多少", "For service information, telephone 562-797-1717") == 0.75
 
 
 @pytest.fixture(scope="module")
@@ -92,9 +116,20 @@ def test_chinese_question_finds_and_quotes_the_english_page(faq_base):
 
 @pytest.mark.slow
 @pytest.mark.shared_data
+def test_words_in_latin_script_and_the_glossary_find_the_answer(faq_base):
+    engine = registry.build_chat(faq_base)
+    text, pages, answered = ask(engine, "linux 一共有几个运行级别")  # page 56: "Linux has 7 runlevels"
+    assert answered and 56 in pages and "7 runlevels" in text
+    text, pages, answered = ask(engine, "怎么查看 systemd 默认启动到哪个 target")
+    assert answered and 56 in pages and "systemctl get-default" in text
+
+
+@pytest.mark.slow
+@pytest.mark.shared_data
 def test_unanswerable_chinese_still_gets_no_answer(faq_base):
     engine = registry.build_chat(faq_base)
-    for question in ("你们的退款政策是什么？", "明天北京天气怎么样", "客服几点上班"):
+    # the last one shares 安装 ("install") and debian with many pages, but no page speaks of 微信 (WeChat)
+    for question in ("你们的退款政策是什么？", "明天北京天气怎么样", "客服几点上班", "怎么在 debian 上安装微信"):
         text, pages, answered = ask(engine, question)
         assert not answered and pages == [], (question, text)
 

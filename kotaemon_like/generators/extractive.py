@@ -171,11 +171,17 @@ class ExtractiveGenerator:
     def evidence(self, question: str, sources: Sequence[ScoredChunk]) -> tuple[float, float]:
         """How well the answer these sources give holds up: the cosine of the sentence closest to the question
         (0 when the embedder cannot judge), and the share of the question's content terms found in the
-        sentences it would quote and their headings (of the sentences that ask, when the message says more)."""
+        sentences it would quote and their headings (of the sentences that ask, when the message says more;
+        of a question the embedder cannot read, the share of its words the quoted English translates)."""
         found, _ = self.candidates(question, sources)
         quoted = {text for _, text in self.select(question, sources)}
         text = " ".join(f"{c.heading} {c.text}" for c in found if c.text in quoted)
+        if self.translator is not None and self.translator.gloss(question) and not self._reads(question):
+            return max((c.semantic for c in found), default=0.0), self.translator.overlap(question, text)
         return max((c.semantic for c in found), default=0.0), term_share(asked(question), text)
+
+    def _reads(self, text: str) -> bool:
+        return self.embedder is not None and self.embedder.coverage(text) >= self.params.min_coverage
 
     def _distinct(self, ranked: list[Candidate], first: set[int] = frozenset()) -> list[tuple[int, str]]:
         """The first max_sentences distinct sentences (overlapping chunks repeat them) in reading order, those

@@ -118,7 +118,7 @@ class RelevanceGate:
             return expand(passing)
         similarity = self.similarity(query, passing)
         if similarity is None and self.translator is not None and (gloss := self.translator.gloss(query)):
-            kept = self.cross_language(gloss, passing)
+            kept = self.cross_language(gloss, passing, query, expand)
             return expand(kept) if kept else []
         if similarity is None:
             return expand(passing)
@@ -136,17 +136,32 @@ class RelevanceGate:
             return []
         return sources
 
-    def cross_language(self, gloss: str, hits: list[ScoredChunk]) -> list[ScoredChunk]:
-        """Of the hits the embedder can read, those within `min_similarity` of the gloss; the others as they are.
+    def cross_language(self, gloss: str, hits: list[ScoredChunk], question: str = "",
+                       expand: Callable[[list[ScoredChunk]], list[ScoredChunk]] | None = None) -> list[ScoredChunk]:
+        """The hits the embedder cannot read as they are (Chinese text found by its own terms), and those it
+        reads when the answer they give holds up against the gloss: without a reader, each within
+        `min_similarity` of it; with one, judged together, as an English answer is.
 
-        The hybrid retriever's gloss vector list already measured the cosine to the gloss for what it found."""
+        A gloss is a bag of words, far from any whole chunk: its closeness is the mean of the closest chunk's
+        cosine and the closest answer sentence's, and the bar rises by `answer_terms` times the share of the
+        question's words the quoted sentences do not translate ("service" alone is half of 客服)."""
         readable = [h for h in hits if self.embedder.coverage(h.chunk.text) >= self.min_coverage]
+        if not readable:
+            return hits
         unknown = [h for h in readable if h.similarity is None]
+        # the hybrid retriever's gloss vector list already measured the cosine to the gloss for what it found
         cosine = {id(h): h.similarity for h in readable if h.similarity is not None}
         if unknown:
             vectors = self.embedder.embed_documents([h.chunk.text for h in unknown]) @ self.embedder.embed_query(gloss)
             cosine.update((id(h), float(v)) for h, v in zip(unknown, vectors))
-        kept = [h for h in hits if id(h) not in cosine or cosine[id(h)] >= self.min_similarity]
+        if self.reader is not None and self.answer_terms > 0 and question:
+            meaning, coverage = self.reader.evidence(question, (expand or list)(readable))
+            closeness = (max(cosine.values()) + meaning) / 2
+            bar = self.min_similarity + self.answer_terms * (1.0 - coverage)
+            passed = {id(h) for h in readable} if closeness >= bar else set()
+        else:
+            passed = {i for i, c in cosine.items() if c >= self.min_similarity}
+        kept = [h for h in hits if id(h) not in cosine or id(h) in passed]
         if len(kept) < len(hits):
             log.debug("gate: cross-language sources far from the gloss", extra={"dropped": len(hits) - len(kept)})
         return kept

