@@ -15,10 +15,19 @@ _FAULT = (r"\b(?:broken|broke|damaged|defective|faulty|cracked|smashed|shattered
           r"|caught\s+fire|on\s+fire|burn(?:t|ed)\s+out|exploded|blew\s+up|short[- ]?circuited|fell\s+apart"
           r"|(?:does\s*n[o']?t|doesnt|do\s*n[o']?t|dont|won'?t|not)\s+(?:work|working|turn\s+on|start|charge|cool|cooling|heat|heating|charging"
           r"|spin|spinning|drain|draining|print|printing|switch\s+on|power\s+on|turning\s+on))\b")
-_FAULT_ZH = (r"(?:坏了|碎了|摔坏|摔碎|摔裂|压坏|压碎|压扁|断了|烧坏|着火|起火|少了|缺了|少发|漏发|重复扣款|扣了两次|多扣|有问题|出问题|出了问题|划痕|划伤|凹陷|变形|是碎的|是坏的|是破的|是裂的|裂了|裂开|烧了|冒烟|漏水|漏电|漏了|故障|质量问题|不能用|用不了|不工作|开不了机|打不开|发错|破损|损坏|坏掉|没声音|没反应|不亮|失灵|死机"
+_FAULT_ZH = (r"(?:坏了|碎了|摔坏|摔碎|摔裂|压坏|压碎|压扁|断了|烧坏|着火|起火|少了|缺了|少发|漏发|歪了|是歪的|变形|有(?:个|一个|好几个|几个)?(?:洞|破洞|裂缝|裂痕|污渍|划痕)|破了|开线|掉色|褪色|生锈|发霉|重复扣款|扣了两次|多扣|有问题|出问题|出了问题|划痕|划伤|凹陷|变形|是碎的|是坏的|是破的|是裂的|裂了|裂开|烧了|冒烟|漏水|漏电|漏了|故障|质量问题|不能用|用不了|不工作|开不了机|打不开|发错|破损|损坏|坏掉|没声音|没反应|不亮|失灵|死机"
              r"|充不(?:了|进)电|不能充电|不制冷|不加热|不出水)")
 # damage done in delivery, or an item as it arrived: "the lamp is smashed", "the vase arrived in pieces"
 _DAMAGED = r"(?:cracked|smashed|shattered|dented|crushed|chipped|ruined|soaked|melted|in\s+pieces|snapped\s+in\s+(?:half|two))"
+# the customer's own item, as a report speaks of it ("my", "I got", "you sent", "the ... I ordered", a statement opening
+# with "the ...") and what is physically wrong with it: no software is cracked, torn or sent instead of another
+_OWN_ITEM = (r"(?:\b(?:my|our)\b|\b(?:i|we)\s+(?:got|received|bought|ordered|purchased)\b|\byou\s+(?:sent|delivered|gave|shipped)\b"
+             r"|^\W*the\b)")
+_PHYSICAL = (r"\b(?:cracked|smashed|shattered|dented|crushed|chipped|scratched|torn|ripped|ruined|soaked|snapped|bent|stained|mouldy|moldy"
+             r"|(?:came|coming|come|comes)\s+(?:off|apart|loose|open|undone)|(?:fell|falling|fall|falls)\s+(?:off|apart|out)|in\s+pieces"
+             r"|faded|shr[au]nk|discolou?red|peel(?:ed|ing)|fray(?:ed|ing)|rust(?:ed|y)|an?\s+(?:big\s+|huge\s+|small\s+)?(?:tear|hole|crack|dent|scratch|stain)"
+             r"|sparks?|caught\s+fire|jamm(?:ing|ed|s)|wobbl\w+|instead\s+of|wrong\s+(?:size|colou?r|item|model|one|thing|product)"
+             r"|(?:are|is|were|was)\s+missing)\b")
 # who handled the customer's delivery or call
 _STAFF = (r"(?:staff|driver|courier|agent|employee|rep|representative|delivery\s+(?:guy|man|driver|person|people|company|team)"
           r"|postman|postie|call\s+cent(?:re|er)|support(?:\s+team)?|team|manager|cashier)")
@@ -60,7 +69,9 @@ class CreateTicket(ToolPlugin):
     # request forms (see ToolPlugin.intents): asking for a ticket, a complaint, a call back, or reporting the
     # customer's own faulty item; "how do I report a bug?" asks for information and never counts
     intents = (
-        r"\b(?:open|raise|file|log|create|submit|make|start|lodge|register|put\s+in)\b.{0,20}\b(?:ticket|case|complaint|claim|report)\b",
+        r"\b(?:open|raise|file|log|create|submit|make|start|lodge|register|put\s+in)\b.{0,20}\b(?:ticket|case|complaint|claim|report|concern)\b",
+        # the customer's own item physically wrong: "the sofa you delivered has a big tear in it", "the handle came off"
+        rf"^(?=.*{_OWN_ITEM}).*{_PHYSICAL}",
         r"\b(?:open|raise|file|log|create|submit|lodge|register|report)\b.{0,12}\b(?:issue|problem|fault|defect)\b",
         r"\b(?:need|want|get)\b.{0,10}\bticket\b",
         r"^\W*(?:an?\s+|the\s+)?(?:support\s+)?(?:ticket|complaint)(?:\s+(?:please|pls|plz|now))?\W*$",
@@ -77,7 +88,8 @@ class CreateTicket(ToolPlugin):
         r"|\bwrong\s+(?:item|size|colou?r|product|model|thing|parcel|order)\s+(?:was\s+)?(?:sent|delivered|arrived|came|in\s+my)\b"
         r"|\b(?:i|we)\s+(?:was|were|have\s+been|got)\s+(?:double[- ]?|over)?charged\b|\bcharged\s+(?:me\s+|us\s+)?twice\b"
         r"|\b(?:parts?|pieces?|items?|screws?|cables?|chargers?|lids?)\s+(?:is|are|was|were)\s+missing\s+from\s+(?:my|the|our)\b",
-        r"(?:快递员|快递小哥|送货员|配送员|司机|师傅|客服|店员|工作人员|售后).{0,8}(?:态度|服务).{0,4}(?:差|不好|恶劣|粗鲁|冷漠)|(?:骂|凶|吼)了?我",
+        r"(?:快递员|快递小哥|送货员|配送员|司机|师傅|客服|店员|工作人员|售后).{0,8}(?:(?:态度|服务).{0,4}(?:差|不好|恶劣|粗鲁|冷漠)"
+        r"|没礼貌|不礼貌|粗鲁|很凶|骂人|不耐烦)|(?:骂|凶|吼)了?我",
         rf"\b(?:your|the|this|that)\s+(?:\w+\s+)?{_STAFF}\s+(?:was|were|is|are|has\s+been|have\s+been)\s+(?:\w+\s+)?(?:rude|unhelpful"
         r"|aggressive|abusive|dismissive|disrespectful|unprofessional|awful|horrible|terrible|impolite|condescending)\b",
         # damage done by the delivery: "your driver threw my parcel over the fence", "the courier dropped it in a puddle"

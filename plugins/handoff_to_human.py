@@ -11,7 +11,8 @@ from kotaemon_like.tools import ToolContext, ToolError, ToolPlugin
 
 # who a customer asks for
 _PEOPLE = (r"(?:humans?|person|people|someone|somebody|anyone|anybody|agent|representative|rep|operator|manager|supervisor|staff"
-           r"|employee|customer\s+service|support\s+team|colleague)")
+           r"|employee|customer\s+service|support\s+team|colleague|team\s+member|staff\s+member|member\s+of\s+(?:staff|your\s+team)"
+           r"|advis[oe]r|consultant|specialist)")
 
 
 class HandoffToHuman(ToolPlugin):
@@ -45,7 +46,8 @@ class HandoffToHuman(ToolPlugin):
     # request forms (see ToolPlugin.intents): asking for a person, naming one, or refusing the bot
     intents = (
         rf"\b(?:talk|speak|chat|connect|transfer|put\s+me\s+(?:through|in\s+touch)|pass\s+me|get\s+me|give\s+me|switch\s+me"
-        rf"|hand\s+me|escalate|deal|have\s+a\s+(?:word|chat))\b.{{0,25}}\b{_PEOPLE}\b",
+        rf"|hand\s+me|escalate|deal|have\s+a\s+(?:word|chat)|connected|transferred|put\s+through|get\s+hold\s+of)\b.{{0,25}}\b{_PEOPLE}\b"
+        r"|\b(?:put\s+me\s+through|connect\s+me|transfer\s+me)\b",
         # wanting a person is wanting one as such: "I need a human", not "I need a package that lets people share files"
         rf"\b(?:need|want|require|prefer|like)\s+(?:help\s+from\s+|to\s+(?:talk|speak|chat)\s+(?:to|with)\s+)?"
         rf"(?:(?:an?|the|some|one|real|actual|live|proper|your)\s+)*{_PEOPLE}\b",
@@ -59,7 +61,8 @@ class HandoffToHuman(ToolPlugin):
         r"\b(?:not|no|don't\s+want|done\s+with|hate|stop)\b.{0,15}\b(?:bot|chatbot|robot|machine)\b",
         # asking whether someone is there: "is anyone from your team available to chat?", "anyone there?"
         r"\b(?:is|are)\s+(?:there\s+)?(?:anyone|anybody|someone|somebody|any\s+(?:humans?|people|agents?|staff|one)"
-        r"|an?\s+(?:human|person|agent|real\s+person|live\s+agent))\b.{0,30}\b(?:available|free|around|online|there|here"
+        r"|any\s+of\s+(?:your|the)\s+(?:staff|team|agents|people|humans|employees)"
+        r"|an?\s+(?:human|person|agent|real\s+person|live\s+agent))\b.{0,30}\b(?:available|free|around|online|there|here|other\s+end|on\s+the\s+line"
         r"|(?:i|we)\s+(?:can|could)\s+(?:talk|speak|chat)|(?:who|that)\s+(?:can|could)\s+(?:talk|speak|chat|help))\b",
         r"^\W*(?:(?:hi|hello|hey)\W+)?(?:is\s+)?(?:anyone|anybody|someone|somebody)\s+(?:there|here|around|home|awake|alive|online)\b",
         # asking someone to talk: "can someone from your team chat with me?", "would somebody please talk to me"
@@ -74,6 +77,7 @@ class HandoffToHuman(ToolPlugin):
         r"\b(?:you|you're|bot|chatbot|robot|this\s+(?:chat|thing)|assistant)\b.{0,10}\b(?:useless|stupid|dumb|pointless|not\s+helping"
         r"|no\s+help|not\s+helpful|unhelpful|(?:does|do)\s*n[o']?t\s+(?:help|understand)|waste\s+of\s+time)\b",
         r"(?:你|机器人|智能客服).{0,4}(?:没用|太笨|听不懂|答非所问|不行)",
+        r"^\W*有(?:没有)?(?:真人|人工|活人|客服)(?:客服)?[吗么嘛呢]?\W*$|找(?:得到|到)(?:人|真人|人工|客服)",
         r"^\W*(?:人工|真人|客服|人工客服|有人|工作人员)(?:客服)?在(?:吗|么|嘛|不在|没|不)|找(?:个|一个)?(?:人|真人|客服|人工)(?:聊|谈|说|沟通)",
         r"转.{0,3}(?:人工|客服|真人|人)|转给.{0,6}(?:人工|客服|工作人员|同事)|^\W*(?:(?:人工|真人|经理|主管|客服|活人|负责人)(?:客服|服务)?[呢吧啊呀]*\W*)+$",
         r"有没有(?:人工|真人|客服|活人)(?:客服)?(?:[呢吗啊在]|\W*$)",
@@ -81,7 +85,7 @@ class HandoffToHuman(ToolPlugin):
         r"(?:有没有|有)(?:人|真人|客服|人工|工作人员|专人|同事)(?:客服)?(?:可以|能|能够|在)?(?:跟|和|与|同)我.{0,4}(?:聊|谈|说|沟通|对话|讲)"
         r"|(?:有没有|有)(?:人|真人|客服|人工|工作人员|专人)(?:客服)?(?:在线|在)(?:吗|么|嘛|呢|\W*$)"
         r"|有没有(?:人|真人|客服|人工|工作人员|专人)(?:客服)?(?:可以|能|能够)?(?:帮我|帮忙)",
-        r"(?:要|找|叫|让|换|需要|联系|接).{0,4}(?:人工|真人|客服|经理|主管|负责人|活人)|找(?:个|一个)(?:人|真人)",
+        r"(?:要|找|叫|让|换|需要|联系|接).{0,4}(?:人工|真人|客服|经理|主管|负责人|活人|工作人员|专员|同事)|找(?:个|一个)(?:人|真人)",
         r"(?:和|跟|与|同).{0,4}(?:客服|真人|人工|人).{0,6}(?:说|聊|谈|沟通|对话|讲)",
     )
 

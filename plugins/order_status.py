@@ -21,6 +21,19 @@ _MOVES = (r"(?:ship\w*|dispatch\w*|sen[dt]|left|leave|arriv\w*|deliver\w*|come|c
 _MINE = rf"(?:(?:my|our)\s+(?:[\w'-]+\s+){{0,2}}?[\w'-]+|{_BOUGHT})"
 # what a customer's own things may be that is no order: "when will my refund arrive?" is no order lookup
 _NOT_GOODS = r"(?:refund|money|credit|invoice|receipt|e-?mail|code|password|key|account|card|payment|subscription|warranty|reply|answer)s?\b"
+# a message speaking of the customer's own purchase ("my", "I ordered", "bought it on the 8th")...
+_OWN = (r"(?:\b(?:my|our)\b|\b(?:i|we)\s+(?:ordered|bought|purchased|paid\s+for|placed)\b|^\W*(?:(?:hi|hello|hey)\W+)?(?:ordered|bought|purchased)\b"
+        r"|\b(?:ordered|bought|purchased)\s+(?:it|them|this|that|one)\b)")
+# ...and asking where it is or how far it got ("has it been posted?", "still in the warehouse", "what's the ETA")
+_PROGRESS = (r"\b(?:where(?:'s|s|\s+is|\s+are)|where\s*abouts|how(?:'s|s|\s+is|\s+are)\b.{0,30}\b(?:going|coming\s+along|getting\s+on)|arrived?|arriving|shipped|dispatched|posted|sent\s+out|gone\s+out|go\s+out|went\s+out"
+             r"|left\s+(?:the|your)|warehouse|depot|on\s+(?:its|their|the)\s+way|out\s+for\s+delivery|eta|status|(?:any|an|no)\s+(?:updates?|news)"
+             r"|update\s+on|tracking|(?:is|was|were|are)\s+due|expecting|taking\s+(?:forever|ages|so\s+long|too\s+long|a\s+long\s+time)"
+             r"|heard\s+(?:anything|nothing)|what\s+happened\s+to|turned\s+up|shown\s+up|get\s+here|be\s+here|(?:not|n't)\s+here"
+             r"|been\s+(?:sent|posted|shipped|dispatched))\b")
+# ...unless it reports a problem with it (a ticket) or speaks of something no order is (a refund, a file, the package manager)
+_NOT_PROGRESS = (r"\b(?:damaged|broken|cracked|smashed|shattered|faulty|defective|missing|wrong|complain\w*|ruined|torn|dented|leak\w*"
+                 r"|refund\w*|password|account|invoice|warranty|bug|install\w*|upgrad\w*|apt|dpkg|aptitude|repositor\w*|kernel|mirror"
+                 r"|files?|folders?|director(?:y|ies)|config\w*|settings?|logs?|stored|kept|located|saved|cache|e-?mails?|confirmation|codes?)\b")
 
 STATUS_TEXT = {
     "processing": "is being prepared and has not shipped yet",
@@ -82,6 +95,13 @@ class OrderStatus(ToolPlugin):
     # request forms (see ToolPlugin.intents): the customer's own order asked after; a question for general
     # information ("how do I track a package?", "怎么查看订单状态") never counts
     intents = (
+        # the customer's own purchase and how far it got, in any words: "ordered headphones on Friday, haven't heard anything since"
+        rf"^(?!.*{_NOT_PROGRESS})(?=.*{_OWN}).*{_PROGRESS}",
+        # waiting for it is the customer's own order too: "still haven't received the rice cooker"
+        rf"^(?!.*{_NOT_PROGRESS}).*(?:n't|\bnot|\bnever|\byet\s+to)\s+(?:received|receive|gotten|got)\s+(?:the|my|our|it|them|a|an|any)\b",
+        # the same in Chinese: the customer's own purchase ("我的", "买的", "下的单") and how far it got ("发货没有", "到哪了")
+        r"^(?!.*(?:退款|退货|坏|碎|裂|投诉|错|少了|破|漏|怎么办|软件|安装|升级))(?=.*(?:我(?:们)?的|(?:买|订|下单|购买|网购)的|下的单))"
+        r".*(?:发货|发出|寄出|出库|到哪|在哪|到了[吗没]|送到|送来|物流|到货|动静|进度|没到|没收到|还没到)",
         rf"\bwhere(?:\s+the\s+(?:hell|heck|fuck))?(?:'s|s|\s+is|\s+are|\s+has)?\s+(?:my|our)\s+(?:(?:\w+\s+){{0,2}}{_THINGS}|\w+\W*$)",
         # "where's the stuff I ordered", "when does what we bought arrive": the customer's own purchase
         r"\b(?:where(?:'s|s)?|when)\b.{0,30}\b(?:i|we)\s+(?:ordered|bought|purchased|paid\s+for)\b",
@@ -136,7 +156,8 @@ class OrderStatus(ToolPlugin):
         r"|(?:\bnot|\bnever|n't)\b.{0,10}\b(?:received|gotten|got)\s+(?:anything|a\s+thing)\b",
         rf"\b(?:my|our)\s+{_THINGS}\s+(?:has|have|was|is)\s+(?:been\s+|already\s+)?(?:shipped|dispatched|sent|left)\b",
         r"\b(?:has|have|did)\s+(?:you|it|they)\s+(?:been\s+)?(?:ship|send|dispatch|shipped|sent|dispatched)\b",
-        rf"\b(?:my|our)\b.{{0,20}}\b{_THINGS}\b.{{0,20}}\b(?:late|delayed|lost|missing|stuck)\b",
+        # the order itself lost or late; "half the items in my order are missing" is a problem with its contents (a ticket)
+        rf"(?<!\bin\s)(?<!\bfrom\s)(?<!\bof\s)\b(?:my|our)\b.{{0,20}}\b{_THINGS}\b.{{0,20}}\b(?:late|delayed|lost|missing|stuck)\b",
         r"^\W*(?:(?:i\s+)?need\s+(?:the\s+|my\s+|a\s+)?|my\s+)?(?:tracking(?:\s+(?:number|info|code|link))?"
         r"|(?:order|delivery|shipping|parcel|package)\s+(?:status|tracking|update))(?:\s+(?:please|pls|plz))?\W*$",
         r"(?:查|跟踪|追踪|看看|看下|看一下).{0,6}(?:订单|包裹|快递|物流|单号)|(?:查|看|跟踪|追踪)(?:一下|一查|下)?.{0,8}(?:买|订|下单|购买)的",
@@ -145,8 +166,8 @@ class OrderStatus(ToolPlugin):
         r"(?:下单|下的单|买了|订了|付款|付了款|付了钱).{0,12}(?:还没|没到|没收到|没发货|未到|未收到|没动静)",
         r"我(?:们)?.{0,4}(?:买|订|购买|下单|网购)的.{0,10}(?:到哪|在哪|哪儿|还没|没到|没收到|什么时候到|何时到|发货|寄出|发出|发了|出库|送到|到了[吗没])",
         # the goods named by when they were bought: "前天订的耳机怎么还没到", "上个月下单的沙发还没消息"
-        r"(?:昨天|前天|大前天|前几天|几天前|这几天|上周|上个?月|上个?星期|上礼拜|\d+\s*[号日]|[一二两三四五六七八九十\d]+\s*(?:天|周|个星期|个月)(?:以?前|之前))"
-        r"(?:买|订|购买|下单|网购|下)的.{0,10}(?:到哪|在哪|哪儿|还没|没到|没收到|什么时候(?:能|会)?到|何时到|发货|发出|寄出|出库|送到|到了[吗没]|没消息|没动静)",
+        r"(?:昨天|前天|大前天|前[一二两三四五六七八九十几]+天|几天前|这几天|上周|上个?月|上个?星期|上礼拜|\d+\s*[号日]|[一二两三四五六七八九十\d]+\s*(?:天|周|个星期|个月)(?:以?前|之前))"
+        r"(?:买|订|购买|下单|网购|下)的.{0,10}(?:到哪|在哪|哪儿|还没|没到|没收到|什么时候(?:能|会|可以)?(?:到|送到|送来|发货)|何时到|发货|发出|寄出|出库|送到|到了[吗没]|没消息|没动静)",
         r"(?:订单|包裹|快递|物流|东西|(?<![退发到进订交换提收])货|单子).{0,14}(?:到哪|在哪|哪儿|哪里|还没|没到|没收到|什么时候(?:能|会|可以)?到|何时到|发货了吗|发了吗|发货了没|寄出|状态|进度|查"
         r"|没动|不动了|没更新|卡住|丢了|怎么样了|咋样了|什么情况|啥情况|有消息吗|有进展吗)",
         r"我(?:们)?的(?:订单|包裹|快递|货|东西|单子)呢",

@@ -37,3 +37,10 @@ def test_another_form_of_a_vocabulary_word_is_no_typo():
 def test_an_ambiguous_typo_is_left_alone():
     speller = Speller(["parcels", "parcel", "shipped", "shipper"])
     assert speller.correct("shippex") == "shippex"
+
+
+def test_contractions_and_other_forms_of_known_words_stay():
+    # "doesn" is one edit from a vocabulary "doesnt", "talking" from "taking": neither is a typo
+    speller = Speller(["doesnt", "havent", "taking", "talk", "make"])
+    text = "the TV doesn't turn on, I haven't got it, I'm talking to a machine making noise"
+    assert speller.correct(text) == text

@@ -17,8 +17,11 @@ from typing import Sequence
 _HOW_TO = re.compile(
     r"\b(?:how|where|when|which|why|what|who|whom)\b(?:\s+[\w'-]+){0,3}?\s+(?:do|can|could|should|would|must|may|shall)\s+(?:i|we|one|you|they|he|she|someone|people|customers)\b"
     r"|^\W*(?:do|does|should|must|shall)\s+(?:i|we|one|you|they)\b"
+    # what a party does as a rule: "does the courier take damaged parcels back?", "does your warranty cover ..."
+    r"|^\W*(?:do|does)\s+(?:the|your|a|an|this|that|these|those)\b"
     # what others may do is a rule, not the customer's request: "can customers talk to a human over the phone?"
-    r"|^\W*(?:can|could|may|do|does|will|are|should|must)\s+(?:customers?|clients?|buyers?|users?|people|everyone|guests?)\b"
+    r"|^\W*(?:can|could|may|do|does|will|are|should|must)\s+(?:customers?|clients?|buyers?|users?|people|everyone|guests?"
+    r"|(?:your\s+|the\s+)?(?:agents|staff|employees|representatives|operators|couriers|drivers))\b"
     # so is what anyone may do ("does someone check each parcel?", "is anyone able to see my card?"), unless they are
     # asked to be there or to talk with the customer ("is anyone available?", "can someone from support chat with me?")
     r"|^\W*(?:can|could|may|do|does|will|is|are|should|must)\s+(?:anyone|anybody|someone|somebody)\b(?!(?:\s+else)?"
@@ -28,19 +31,23 @@ _HOW_TO = re.compile(
     r"|^\W*(?:can|could|may|is|are|do|does|will)\b[^,;.!?]*\b(?:after\s+hours|at\s+night|overnight|on\s+(?:the\s+)?weekends?|at\s+weekends?"
     r"|on\s+(?:public\s+|bank\s+)?holidays|on\s+(?:mon|tues|wednes|thurs|fri|satur|sun)days?|24/7|around\s+the\s+clock"
     r"|outside\s+(?:of\s+)?(?:business|office|opening|working)\s+hours|in\s+the\s+evenings?)\b"
-    r"|\bwhat\s+(?:if|happens|happen|to do)\b|\b(?:in case|supposing)\b"
+    # what happens after the customer does something: "will someone contact me after I file a complaint?"
+    r"|^\W*(?:will|would|do|does|is|are|can|could|should)\b[^,;.!?]*\bafter\s+(?:i|we|you|they|customers?|someone)\s+(?!(?:ordered|bought|paid|purchased)\b)\w+"
+    # asking for contact details: "is there a phone number to reach a human?"
+    r"|\b(?:phone\s+)?(?:number|e-?mail(?:\s+address)?|address|hours)\s+(?:to|for)\s+(?:reach|contact|call|e-?mail|talk\s+to|speak\s+to|get\s+hold\s+of)\b"
+    r"|\bwhat\s+(?:if|happens|happen|to do)\b|\bwhat\s+(?:does|do|did|is|are)\b.{0,40}\bmean\b|\bmeaning\s+of\b|\b(?:in case|supposing)\b"
     # in Chinese: "周末有人工客服吗", "晚上有人在线吗"
     r"|(?:周末|周六|周日|星期[六日天]|礼拜[六日天]|晚上|夜里|夜间|半夜|凌晨|节假日|假期|节日|过年|非工作时间|下班后|24小时|全天)"
     r".{0,8}(?:有|在|上班|工作|营业|值班|人工|客服).{0,8}(?:吗|么|嘛|[?？]|$)"
     r"|如果|万一|假如|(?:在|去|从)?哪(?:里|儿)?(?:能|可以)?(?:找|看|查|买|下载|设置|修改|填写)"
-    r"|^(?!.*(?:帮|给我|请|麻烦|(?:跟|和|与|同)我)).*(?:可以|能不能|能否|支持|允许|会).{0,12}吗",
+    r"|^(?!.*(?:帮|给我|请|麻烦|(?:跟|和|与|同)我|让(?:人工|客服|真人|工作人员|经理|主管))).*(?:可以|能不能|能否|支持|允许|会).{0,12}吗",
     re.IGNORECASE,
 )
 # a how-to, definition, why, when or how-long question asks for information; about the customer's own things
 # ("what's the status of my order?") it may be a request, but only in a plugin's request form
 _INFORMATION = re.compile(
     r"\b(?:how\s+(?:do|does|can|could|should|would|to|is|are|long|much|many|often|soon|far)|what\s+(?:is|are|does|do|time|day)"
-    r"|what's|why|explain|difference between|when\s+(?:is|are|was|were|will|would|does|do|did)"
+    r"|what's|why|explain|difference between|during\s+(?:which|what)|which\s+(?:hours?|days?|times?)|when\s+(?:is|are|was|were|will|would|does|do|did)"
     # wanting to know is asking for information: "I'd like to know your refund policy", "tell me about delivery"
     r"|(?:want|like|need|wish)\s+to\s+(?:know|understand|find\s+out|learn)|i'?m\s+curious|i\s+wonder|tell\s+(?:me|us)\s+about"
     r"|figure\s+out"
@@ -49,7 +56,8 @@ _INFORMATION = re.compile(
     # "can I complain about a driver, and how?"
     r"|\b(?:and|but|so)\s+how\W*$"
     r"|(?:想|要)(?:知道|了解|问问|问一下|咨询)|什么(?!时候)|是哪|谁"
-    r"|怎么(?!(?:还|又|一直|老是)(?:没|不)|样了)|如何|怎样|什么是|是什么|为什么|解释|什么意思|区别|哪些|哪几|哪种|有什么|多久|多少|(?<![好这前那])几天|多长时间",
+    # "帮我看看怎么处理" asks for help with the customer's case, not how things are done
+    r"|(?<!帮我看看)(?<!帮我看下)(?<!帮我查查)怎么(?!(?:还|又|一直|老是)(?:没|不)|样了)|如何|怎样|什么是|是什么|为什么|解释|什么意思|区别|哪些|哪几|哪种|有什么|多久|多少|(?<![好这前那])几天|多长时间",
     re.IGNORECASE,
 )
 # a question about a case that may happen ("can I get a refund if my order arrives late?") asks for information,

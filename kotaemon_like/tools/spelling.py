@@ -15,7 +15,8 @@ from functools import lru_cache
 from typing import Iterable
 
 _WORD = re.compile(r"[A-Za-z]+")
-_TOKEN = re.compile(r"(?<![\w'])[A-Za-z]+[0-9]?(?![\w'])|[A-Za-z]+")  # "some1" is one token
+# "some1" is one token; so is "doesn't", which stays as written ("doesn" is no typo of a vocabulary word "doesnt")
+_TOKEN = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)+|(?<![\w'])[A-Za-z]+[0-9]?(?![\w'])|[A-Za-z]+")
 _ESCAPE = re.compile(r"\\[A-Za-z]")  # \b, \s, \w in a request form's source are not words
 _SHORTEST_TARGET = 6
 _SHORTEST_TYPO = 5
@@ -51,7 +52,10 @@ class Speller:
         lowered = word.lower()
         if lowered in SHORTHAND:
             return SHORTHAND[lowered]
-        if len(lowered) < _SHORTEST_TYPO or lowered in self.known:
+        if "'" in lowered:
+            return word
+        # another form of a known word is no typo either: "talking" is not "taking", nor "making" "taking"
+        if len(lowered) < _SHORTEST_TYPO or lowered in self.known or _stems(lowered) & self.known:
             return word
         nearest = _nearest(lowered, self._targets)
         # "charged" is no typo of "charge", nor "stores" of "stored": another form of the same word stays as written
