@@ -32,11 +32,18 @@ _NOT_A_MEANING = re.compile(
     r"used in|Japanese variant|erhua variant|(archaic|dialect|old)\b|lit\.|fig\.|pr\. )", re.IGNORECASE
 )
 # Chinese words that only ask or point: dropped before the dictionary is consulted
-_QUESTION_WORDS = ZH_STOP_WORDS | frozenset("一不让给只上到用多对被去把从向几次成些每得着过")| frozenset(
+_QUESTION_WORDS = ZH_STOP_WORDS | frozenset("一不让给只上到用多对被去把从向几次成些每得着过想里")| frozenset(
     "一个 一些 这个 那个 这些 那些 怎么样 怎样才能 为何 是不是 有没有 能不能 可不可以 一下 自己 应该 时候 东西 还是 已经 "
     "就是 但是 因为 所以 如果 然后 或者 以及 关于 对于 通过 进行 之后 之前 以后 以前 的话 一共 请问 到底 究竟 大概 "
-    "几个 哪天 多久 干什么 是什么 怎么回事 用来 叫什么 叫做 一下子 这样 那样 这种 那种 那个 平均".split()
+    "几个 哪天 哪年 多长时间 多少个 什么时候 何时 多久 干什么 是什么 怎么回事 用来 叫什么 叫做 一下子 这样 那样 这种 那种 那个 平均".split()
 )
+# question words and the English question they ask; the first one found opens the gloss
+_ASKS = {
+    **dict.fromkeys("多少 几个 几 多少个".split(), "how many"), **dict.fromkeys("多久 多长时间".split(), "how long"),
+    **dict.fromkeys("哪年 何时 什么时候 哪天".split(), "when"), "谁": "who", **dict.fromkeys("为什么 为何".split(), "why"),
+    **dict.fromkeys("怎么 如何 怎样 怎么样 怎样才能".split(), "how"), **dict.fromkeys("哪里 哪儿".split(), "where"),
+    **dict.fromkeys("哪个 哪些".split(), "which"), **dict.fromkeys("什么 啥 是什么".split(), "what"),
+}
 _CHEAP = 0.9  # the cost of a function word in segmentation: on a tie, 代号+叫 beats 代+号叫 (howl)
 _PARTICLES = frozenset("的了着")
 _MAX_WORD = 8  # longest dictionary entry tried, in characters
@@ -168,15 +175,13 @@ class QueryTranslator:
         """Load the dictionary in a background thread, so the first Chinese question does not wait for it."""
         threading.Thread(target=self.glossary.lines, name="cedict-load", daemon=True).start()
 
+    def words(self, text: str) -> list[str]:
+        """The Chinese words of `text`, in order, function and question words included."""
+        return [word for run in _HAN_RUN.findall(text) for word in self.glossary.segment(run)]
+
     def content_words(self, text: str) -> list[str]:
         """The Chinese content words of `text`, in order, without function and question words."""
-        out = []
-        for run in _HAN_RUN.findall(text):
-            for word in self.glossary.segment(run):
-                if _is_function_word(word):
-                    continue
-                out.append(word)
-        return out
+        return [word for word in self.words(text) if not _is_function_word(word)]
 
     def found(self, text: str, passages: list[str]) -> float:
         """The largest share of `text`'s Chinese content words that one of `passages` contains (1.0 when it has
@@ -217,7 +222,8 @@ class QueryTranslator:
         return self._cached(text) if has_cjk(text) else None
 
     def _translate(self, text: str) -> str | None:
-        parts = []
+        # what the question asks ("how many"), for the embedder: an FAQ heading asks it in the same words
+        parts = list(dict.fromkeys(_ASKS[w] for w in self.words(text) if w in _ASKS))[:1]
         for word in self.content_words(text):
             parts.extend(self.glossary.meanings(word)[: 1 if len(word) == 1 else self.senses])
         parts.extend(latin_words(text))  # names, versions and commands written in Latin script stay as they are
