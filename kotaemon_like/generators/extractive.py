@@ -9,6 +9,7 @@ A question the embedder cannot read is ranked against English sentences through 
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
@@ -20,9 +21,14 @@ from ..retrievers.continuation import CONTINUES
 from ..retrievers.gate import asked, term_share
 from ..retrievers.translate import QueryTranslator
 from ..stores.analyzer import term_overlap
-from .passages import is_quotable, sections
+from .passages import carry_over, is_quotable, sections, strip_overlap
 
 log = logging.getLogger(__name__)
+
+
+# a sentence opening with these words leans on the one before it
+_REFERS_BACK = re.compile(r"^(?:this|these|that|those|it|its|they|their|such|then|thus|so|however|therefore|also|"
+                          r"to take advantage of (?:it|this))\b", re.IGNORECASE)
 
 
 @dataclass
@@ -82,7 +88,8 @@ class ExtractiveGenerator:
 
     def candidates(self, question: str, sources: Sequence[ScoredChunk]) -> tuple[list[Candidate], dict[str, float]]:
         """Scored answer sentences, and the similarity of each heading to the question."""
-        parsed = {hit.chunk.id: (number, hit, sections(hit.chunk.text)) for number, hit in enumerate(sources, start=1)}
+        texts = self._stitched(sources)
+        parsed = {hit.chunk.id: (number, hit, sections(texts[hit.chunk.id])) for number, hit in enumerate(sources, start=1)}
         opening: dict[str, tuple[str, int, int]] = {}  # chunk id -> (heading it opens under, group, depth)
 
         def start(chunk_id: str) -> tuple[str, int, int]:
@@ -103,7 +110,8 @@ class ExtractiveGenerator:
             heading, group, depth = start(chunk_id)
             position = 0
             # a chunk cut mid-sentence opens with that sentence's tail ("conditions. The checklist ..."): no answer
-            fragment = hit.chunk.text.lstrip()[:1].islower() and bool(parts) and not parts[0].heading
+            fragment = (hit.chunk.metadata.get(CONTINUES) not in parsed and hit.chunk.text.lstrip()[:1].islower()
+                        and bool(parts) and not parts[0].heading)
             for section in parts:
                 heading = section.heading or heading
                 if section.heading and section.heading not in headings:
@@ -128,6 +136,21 @@ class ExtractiveGenerator:
             c.semantic = float(semantic.get(c.text, 0.0))
             c.score = self.params.semantic_weight * c.semantic + self.params.lexical_weight * c.lexical
         return found, heading_score
+
+    @staticmethod
+    def _stitched(sources: Sequence[ScoredChunk]) -> dict[str, str]:
+        """Each source's text, read as one with the source it continues: without the words the chunk overlap
+        repeats, and a sentence cut at the chunk's end finished there with the next chunk's words."""
+        texts = {hit.chunk.id: hit.chunk.text for hit in sources}
+        followers = [(hit.chunk.metadata[CONTINUES], hit.chunk.id) for hit in sources
+                     if hit.chunk.metadata.get(CONTINUES) in texts and hit.chunk.metadata[CONTINUES] != hit.chunk.id]
+        for parent, child in followers:
+            texts[child] = strip_overlap(texts[parent], texts[child])
+        for parent, child in followers:
+            head, texts[child] = carry_over(texts[parent], texts[child])
+            if head:
+                texts[parent] = f"{texts[parent].rstrip()}\n{head}"
+        return texts
 
     @staticmethod
     def _overlap(question: str, c: Candidate, context: float) -> float:
@@ -166,7 +189,20 @@ class ExtractiveGenerator:
         ranked = sorted(found, key=lambda c: (c.score, -c.number, -c.position), reverse=True)
         if ranked[0].score <= 0:
             ranked = [c for c in found if c.number == 1]  # nothing shared or close: quote the best source's start
-        return self._distinct(ranked)
+            return self._distinct(ranked)
+        return self._distinct([*self._passage(ranked[0], found), *ranked])
+
+    @staticmethod
+    def _passage(best: Candidate, found: list[Candidate]) -> list[Candidate]:
+        """The best sentence, and the one before it when it refers back to it ("To take advantage of it, use
+        ...", "This word is a contraction of ..."): quoted alone it would not say what it speaks of."""
+        if not _REFERS_BACK.match(best.text):
+            return [best]
+        text = sorted((c for c in found if c.group == best.group), key=lambda c: (c.depth, c.number, c.position))
+        text = list(dict.fromkeys(c.text for c in text))  # overlapping chunks repeat sentences
+        at = text.index(best.text)
+        before = [c for c in found if at > 0 and c.text == text[at - 1]]
+        return [best, *before[:1]]
 
     def evidence(self, question: str, sources: Sequence[ScoredChunk]) -> tuple[float, float]:
         """How well the answer these sources give holds up: the cosine of the sentence closest to the question

@@ -13,7 +13,9 @@ _CJK = "\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
 # a sentence ends at . ! ? before a non-lower-case start, but not after an initial ("Susan G. Kleinmann")
 _SENTENCE_END = re.compile(rf"(?<![\s.][A-Z]\.)(?<=[.!?])\s+(?=[^a-z])|(?<=[。！？；])|\n\s*\n|\n(?=\s*[-•*]\s)")
 _SECTION_NUMBER = re.compile(r"^(?:chapter\s+)?\d+(?:\.\d+)*\.?$", re.IGNORECASE)  # "7.12", "Chapter 7"
-_NUMBERED_TITLE = re.compile(r"^(?:\d+(?:\.\d+)+\.?|chapter\s+\d+)\s+\S", re.IGNORECASE)  # "7.12 How do I …"
+# "7.12 How do I …"; not "11.43 and 11.45, by any of the following" (a wrapped line of a citation)
+_NUMBERED_TITLE = re.compile(r"^(?:\d+(?:\.\d+)+\.?|chapter\s+\d+)\s+(?![a-z])\S", re.IGNORECASE)
+_WRAPPED_NUMBER = re.compile(r"^\d+[.,;:)]?$")  # "2020." ending "comments … by September 21,"
 _LEADER = re.compile(r"(?:\.\s?){4,}|…\s*\d+$")
 _LONE_NUMBER = re.compile(r"^[\divxlc.\s]+$", re.IGNORECASE)
 _HYPHEN_WRAP = re.compile(r"([a-z])-\n\s*([a-z])")
@@ -61,6 +63,30 @@ def unwrap_hyphens(text: str) -> str:
     return _HYPHEN_WRAP.sub(join, text)
 
 
+_SENTENCE_CLOSE = re.compile(r"[.!?](?=\s|$)|[。！？]")
+_FINISHED = (".", "!", "?", ":", ";", "。", "！", "？", "；", "：")
+
+
+def strip_overlap(previous: str, text: str, min_chars: int = 10) -> str:
+    """`text` without the opening it repeats from the end of `previous` (the splitter's chunk overlap)."""
+    for pos in range(max(0, len(previous) - len(text)), len(previous) - min_chars + 1):
+        if (pos == 0 or previous[pos - 1].isspace()) and text.startswith(previous[pos:]):
+            return text[len(previous) - pos :].lstrip()
+    return text
+
+
+def carry_over(previous: str, text: str) -> tuple[str, str]:
+    """(the words of `text` that finish the sentence `previous` was cut in, the rest of `text`): a chunk that
+    ends "comments on this proposed AD by September 21," is finished by the next one's "2020."."""
+    end = previous.rstrip().rstrip(")]”’\"'")  # "(… but Ian prefers ee’-en.)" is finished
+    if not end or end.endswith(_FINISHED):
+        return "", text
+    close = _SENTENCE_CLOSE.search(text, 0, MAX_SENTENCE_CHARS)
+    if close is None:
+        return "", text
+    return text[: close.end()], text[close.end() :].lstrip()
+
+
 def is_quotable(sentence: str, min_chars: int) -> bool:
     """An answer sentence: long enough, not a contents line, page number, heading, title or question."""
     s = sentence.strip()
@@ -84,7 +110,9 @@ def _line_groups(piece: str) -> list[str]:
         if not line:
             continue
         previous = groups[-1][-1] if groups[-1] else ""
-        fresh = line[0].isupper() and previous and not previous.endswith((":", ",", "-")) and size >= 40
+        stop = previous.endswith((".", "!", "?")) and "/" not in previous.rsplit(" ", 1)[-1]  # not "msg00011."
+        ended = stop or (line[0].isupper() and not previous.endswith((":", ",", "-")))
+        fresh = previous and ended and size >= 40
         if groups[-1] and (fresh or size + len(line) > MAX_SENTENCE_CHARS):
             groups.append([])
             size = 0
@@ -133,6 +161,11 @@ def _question_title_end(lines: list[str], start: int) -> int:
     return start
 
 
+def _wrapped(line: str) -> bool:
+    """Whether a line of prose stops mid-sentence (a comma or a word ends it), so the next line carries it on."""
+    return len(line) >= 25 and (line.endswith(",") or line[-1:].isalnum()) and " " in line
+
+
 def sections(text: str) -> list[Section]:
     """Split a chunk into sections at numbered headings and FAQ questions on their own lines; all-caps lines
     and page numbers are dropped."""
@@ -147,6 +180,10 @@ def sections(text: str) -> list[Section]:
     i = 0
     while i < len(lines):
         line = lines[i]
+        if body and _WRAPPED_NUMBER.match(line) and _wrapped(body[-1]):
+            body.append(line)  # a year or count the line above carries on to, no section number or page number
+            i += 1
+            continue
         if _SECTION_NUMBER.match(line) and i + 1 < len(lines) and lines[i + 1]:
             end = _title_end(lines, i + 1)
             close()

@@ -58,6 +58,8 @@ class SectionContinuation:
     def expand(self, sources: Sequence[ScoredChunk]) -> list[ScoredChunk]:
         """The sources, each of the first `max_sources` followed by its continuation. A continuation that was
         retrieved on its own moves up behind the chunk it continues, keeping the better of the two scores."""
+        if self.max_chunks <= 0:
+            return list(sources)
         by_id = {s.chunk.id: s for s in sources}
         placed: set[str] = set()
         out: list[ScoredChunk] = []
@@ -82,4 +84,25 @@ class SectionContinuation:
                 previous = nxt
         if len(out) > len(sources):
             log.debug("sources continued", extra={"added": len(out) - len(sources)})
+        return self._link(out)
+
+    def preceding(self, chunk: Chunk) -> Chunk | None:
+        """The chunk just before `chunk` in its document (the previous page's last one at a page start)."""
+        nearby = self.chunks.pages(chunk.source, max(chunk.page - 1, 0), chunk.page)
+        ids = [c.id for c in nearby]
+        at = ids.index(chunk.id) if chunk.id in ids else 0
+        return nearby[at - 1] if at > 0 else None
+
+    def _link(self, sources: list[ScoredChunk]) -> list[ScoredChunk]:
+        """Marks each source that carries on another source's section (both retrieved on their own, or one as
+        the continuation of a third), so it is read under that section's heading: "bullseye was Woody's
+        wooden toyhorse" on the next page still answers "Where do these codenames come from?"."""
+        present = {s.chunk.id for s in sources}
+        out = list(sources)
+        for i, hit in enumerate(out):
+            if CONTINUES in hit.chunk.metadata or starts_section(hit.chunk.text):
+                continue
+            previous = self.preceding(hit.chunk)
+            if previous is not None and previous.id in present:
+                out[i] = dataclasses.replace(hit, chunk=_carrying(hit.chunk, previous.id))
         return out
