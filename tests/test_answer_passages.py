@@ -108,3 +108,12 @@ def test_a_sentence_that_refers_back_is_quoted_with_the_one_before(faq, embedder
         "what is httpredir.debian.org good for?", [ScoredChunk(Chunk("faq.pdf#p49:3", text, "faq.pdf", 49), 0.7, 0.7)]))
     assert "To take advantage of it use a source like this one" in answer
     assert "It uses the geographic location of the user" in answer
+
+
+def test_a_command_in_capitals_is_quoted_and_a_numbered_title_is_a_heading(pdfs):
+    page = next(d.text for d in PdfLoader().load(str(pdfs / "redp5110_sampled.pdf"), "redp.pdf") if d.page == 8)
+    parts = sections(page)
+    assert "Verifying function usage IDs for RCAC with the FUNCTION_USAGE view" in [p.heading for p in parts]
+    quoted = [s for part in parts for s in part.sentences]
+    assert any(s.endswith("manage RCAC rules: CHGFCNUSG FCNID(QIBM_DB_SECADM) USER(HBEDOYA) USAGE(*ALLOWED)")
+               for s in quoted)

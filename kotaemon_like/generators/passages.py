@@ -14,7 +14,7 @@ _CJK = "\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
 _SENTENCE_END = re.compile(rf"(?<![\s.][A-Z]\.)(?<=[.!?])\s+(?=[^a-z])|(?<=[。！？；])|\n\s*\n|\n(?=\s*[-•*]\s)")
 _SECTION_NUMBER = re.compile(r"^(?:chapter\s+)?\d+(?:\.\d+)*\.?$", re.IGNORECASE)  # "7.12", "Chapter 7"
 # "7.12 How do I …"; not "11.43 and 11.45, by any of the following" (a wrapped line of a citation)
-_NUMBERED_TITLE = re.compile(r"^(?:\d+(?:\.\d+)+\.?|chapter\s+\d+)\s+(?![a-z])\S", re.IGNORECASE)
+_NUMBERED_TITLE = re.compile(r"^(?:\d+(?:\.\d+)+\.?|[Cc]hapter\s+\d+|CHAPTER\s+\d+)\s+(?![a-z])\S")
 _WRAPPED_NUMBER = re.compile(r"^\d+[.,;:)]?$")  # "2020." ending "comments … by September 21,"
 _LEADER = re.compile(r"(?:\.\s?){4,}|…\s*\d+$")
 _LONE_NUMBER = re.compile(r"^[\divxlc.\s]+$", re.IGNORECASE)
@@ -31,9 +31,12 @@ class Section:
     sentences: list[str] = field(default_factory=list)
 
 
+_CODE = re.compile(r"\w\(")  # "FCNID(QIBM_DB_SECADM)": a command in capitals, not a running head
+
+
 def _is_caps(line: str) -> bool:
     letters = [c for c in line if c.isalpha()]
-    return len(letters) >= 4 and all(c.isascii() and c.isupper() for c in letters)
+    return len(letters) >= 4 and all(c.isascii() and c.isupper() for c in letters) and not _CODE.search(line)
 
 
 def join_lines(lines: list[str]) -> str:
