@@ -12,10 +12,10 @@ from kotaemon_like.tools import ToolContext, ToolError, ToolPlugin
 # a faulty item, as a customer describes it
 _FAULT = (r"\b(?:broken|broke|damaged|defective|faulty|cracked|smashed|shattered|crushed|dented|bent|chipped|scratched|torn|ripped|leaks|leaking|dead|melted|stopped\s+working|snapped|(?:came|fell|broke)\s+(?:off|apart)|stops\s+(?:working|after|every)|keeps\s+(?:stopping|turning\s+off|cutting\s+out)|cuts\s+out|overheat(?:s|ing)?|smells?\s+(?:of\s+)?burn(?:ing|t)"
           r"|sparks|sparking|smokes|smoking|rattles|rattling|mak(?:es|ing)\s+(?:an?\s+)?(?:[\w-]+\s+)?noise|buzz(?:es|ing)|beep(?:s|ing)|shows?\s+(?:an?\s+)?error"
-          r"|caught\s+fire|on\s+fire|burn(?:t|ed)\s+out|exploded|blew\s+up|short[- ]?circuited|fell\s+apart"
+          r"|crackl\w+|hiss(?:es|ing)|flicker\w*|caught\s+fire|on\s+fire|burn(?:t|ed)\s+out|exploded|blew\s+up|short[- ]?circuited|fell\s+apart"
           r"|(?:does\s*n[o']?t|doesnt|do\s*n[o']?t|dont|won'?t|not)\s+(?:work|working|turn\s+on|start|charge|cool|cooling|heat|heating|charging"
           r"|spin|spinning|drain|draining|print|printing|switch\s+on|power\s+on|turning\s+on))\b")
-_FAULT_ZH = (r"(?:坏了|碎了|摔坏|摔碎|摔裂|压坏|压碎|压扁|断了|烧坏|着火|起火|少了|缺了|少发|漏发|歪了|是歪的|变形|有(?:个|一个|好几个|几个)?(?:洞|破洞|裂缝|裂痕|污渍|划痕)|破了|开线|掉色|褪色|生锈|发霉|重复扣款|扣了两次|多扣|有问题|出问题|出了问题|划痕|划伤|凹陷|变形|是碎的|是坏的|是破的|是裂的|裂了|裂开|烧了|冒烟|漏水|漏电|漏了|故障|质量问题|不能用|用不了|不工作|开不了机|打不开|发错|破损|损坏|坏掉|没声音|没反应|不亮|失灵|死机"
+_FAULT_ZH = (r"(?:坏了|碎了|摔坏|摔碎|摔裂|压坏|压碎|压扁|断了|烧坏|着火|起火|少了|缺了|少发|漏发|歪了|是歪的|变形|刮花|刮坏|弄坏|弄脏|弄丢|有(?:个|一个|好几个|几个)?(?:洞|破洞|裂缝|裂痕|污渍|划痕)|破了|开线|掉色|褪色|生锈|发霉|重复扣款|扣了两次|多扣|有问题|出问题|出了问题|划痕|划伤|凹陷|变形|是碎的|是坏的|是破的|是裂的|裂了|裂开|烧了|冒烟|漏水|漏电|漏了|故障|质量问题|不能用|用不了|不工作|开不了机|打不开|发错|破损|损坏|坏掉|没声音|没反应|不亮|失灵|死机"
              r"|充不(?:了|进)电|不能充电|不制冷|不加热|不出水)")
 # damage done in delivery, or an item as it arrived: "the lamp is smashed", "the vase arrived in pieces"
 _DAMAGED = r"(?:cracked|smashed|shattered|dented|crushed|chipped|ruined|soaked|melted|in\s+pieces|snapped\s+in\s+(?:half|two))"
@@ -84,7 +84,12 @@ class CreateTicket(ToolPlugin):
         rf"\s+(?:how|the\s+way|the\s+(?:service|treatment)|(?:your|the)\s+(?:\w+\s+)?{_STAFF})"
         rf"|\b(?:how|the\s+way)\s+(?:your|the)\s+(?:\w+\s+)?{_STAFF}\s+(?:handled|treated|spoke|talked|dealt|behaved|responded|acted)\b",
         # a wrong, missing or double-charged order: "I received the wrong item", "I was charged twice"
-        r"\b(?:received|got|sent\s+(?:me|us)|delivered|arrived\s+with)\s+(?:the\s+|a\s+)?wrong\b"
+        r"\b(?:received|got|sent\s+(?:me|us)|delivered|arrived\s+with)\s+(?:the\s+|a\s+)?wrong\b|\b(?:received|got|sent\s+me)\s+(?:someone|somebody)\s+else'?s\b",
+        # being ignored: "your team keeps ignoring my emails"
+        r"\b(?:ignor(?:ed|ing|es)|not\s+answer(?:ed|ing)|never\s+(?:answer|repl)\w*)\s+(?:my|me|us|our)\b",
+        # a visit or a call that never came: "nobody showed up for my repair appointment", "no one called back"
+        r"\b(?:nobody|no\s+one|no-one)\s+(?:ever\s+)?(?:called(?:\s+(?:me\s+)?back)?|answered|replied|got\s+back)\b"
+        r"|^(?=.*\b(?:appointment|visit|repair|engineer|technician|install\w*|fitting)\b).*\b(?:nobody|no\s+one|no-one)\s+(?:showed\s+up|came|turned\s+up)\b"
         r"|\bwrong\s+(?:item|size|colou?r|product|model|thing|parcel|order)\s+(?:was\s+)?(?:sent|delivered|arrived|came|in\s+my)\b"
         r"|\b(?:i|we)\s+(?:was|were|have\s+been|got)\s+(?:double[- ]?|over)?charged\b|\bcharged\s+(?:me\s+|us\s+)?twice\b"
         r"|\b(?:parts?|pieces?|items?|screws?|cables?|chargers?|lids?)\s+(?:is|are|was|were)\s+missing\s+from\s+(?:my|the|our)\b",
@@ -93,7 +98,8 @@ class CreateTicket(ToolPlugin):
         rf"\b(?:your|the|this|that)\s+(?:\w+\s+)?{_STAFF}\s+(?:was|were|is|are|has\s+been|have\s+been)\s+(?:\w+\s+)?(?:rude|unhelpful"
         r"|aggressive|abusive|dismissive|disrespectful|unprofessional|awful|horrible|terrible|impolite|condescending)\b",
         # damage done by the delivery: "your driver threw my parcel over the fence", "the courier dropped it in a puddle"
-        r"\b(?:driver|courier|delivery\s+(?:guy|man|driver|person|people|company|team)|postman|postie|carrier)\b.{0,15}\b(?:threw|thrown"
+        r"\b(?:driver|courier|delivery\s+(?:guy|man|driver|person|people|company|team)|postman|postie|carrier|engineer|technician|fitter"
+        r"|installer|plumber|electrician)\b.{0,15}\b(?:threw|thrown"
         r"|tossed|dropped|kicked|damaged|broke|smashed|crushed|dented|ruined|soaked|left\s+(?:it|them|my|the|our)\b)",
         # the customer's item as it is now: "the glass table top is cracked", "the vase arrived in pieces"
         rf"\b(?:the|my|our|its|this|that|it|they)\b(?:\s+[\w-]+){{0,3}}?\s+(?:is|are|was|were|arrived|came|got|has\s+been|have\s+been)"

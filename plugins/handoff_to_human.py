@@ -12,7 +12,7 @@ from kotaemon_like.tools import ToolContext, ToolError, ToolPlugin
 # who a customer asks for
 _PEOPLE = (r"(?:humans?|person|people|someone|somebody|anyone|anybody|agent|representative|rep|operator|manager|supervisor|staff"
            r"|employee|customer\s+service|support\s+team|colleague|team\s+member|staff\s+member|member\s+of\s+(?:staff|your\s+team)"
-           r"|advis[oe]r|consultant|specialist)")
+           r"|advis[oe]r|consultant|specialist|whoever|(?:your|the)\s+team)")
 
 
 class HandoffToHuman(ToolPlugin):
@@ -46,7 +46,7 @@ class HandoffToHuman(ToolPlugin):
     # request forms (see ToolPlugin.intents): asking for a person, naming one, or refusing the bot
     intents = (
         rf"\b(?:talk|speak|chat|connect|transfer|put\s+me\s+(?:through|in\s+touch)|pass\s+me|get\s+me|give\s+me|switch\s+me"
-        rf"|hand\s+me|escalate|deal|have\s+a\s+(?:word|chat)|connected|transferred|put\s+through|get\s+hold\s+of)\b.{{0,25}}\b{_PEOPLE}\b"
+        rf"|hand\s+me|escalate|deal|have\s+a\s+(?:word|chat)|connected|transferred|put\s+through|get\s+hold\s+of|put\s+in\s+touch)\b.{{0,25}}\b{_PEOPLE}\b"
         r"|\b(?:put\s+me\s+through|connect\s+me|transfer\s+me)\b",
         # wanting a person is wanting one as such: "I need a human", not "I need a package that lets people share files"
         rf"\b(?:need|want|require|prefer|like)\s+(?:help\s+from\s+|to\s+(?:talk|speak|chat)\s+(?:to|with)\s+)?"
@@ -64,7 +64,8 @@ class HandoffToHuman(ToolPlugin):
         r"|any\s+of\s+(?:your|the)\s+(?:staff|team|agents|people|humans|employees)"
         r"|an?\s+(?:human|person|agent|real\s+person|live\s+agent))\b.{0,30}\b(?:available|free|around|online|there|here|other\s+end|on\s+the\s+line"
         r"|(?:i|we)\s+(?:can|could)\s+(?:talk|speak|chat)|(?:who|that)\s+(?:can|could)\s+(?:talk|speak|chat|help))\b",
-        r"^\W*(?:(?:hi|hello|hey)\W+)?(?:is\s+)?(?:anyone|anybody|someone|somebody)\s+(?:there|here|around|home|awake|alive|online)\b",
+        r"^\W*(?:(?:hi|hello|hey)\W+)?(?:is\s+|are\s+)?(?:there\s+)?(?:anyone|anybody|someone|somebody|any\s+(?:humans?|people|agents?|staff))"
+        r"\s+(?:there|here|around|home|awake|alive|online|available)\b",
         # asking someone to talk: "can someone from your team chat with me?", "would somebody please talk to me"
         r"\b(?:can|could|would|will)\s+(?:someone|somebody|anyone|anybody|a\s+(?:human|person|real\s+person|agent)|one\s+of\s+your\s+\w+)"
         r"(?:\s+(?:from|at|in|on)(?:\s+[\w-]+){1,3}?)?\s+(?:please\s+)?(?:be\s+able\s+to\s+)?(?:talk|speak|chat|get\s+in\s+touch)"
@@ -84,7 +85,7 @@ class HandoffToHuman(ToolPlugin):
         # "有人可以跟我聊一下吗", "现在有客服在线吗", "有没有工作人员能帮我看一下"
         r"(?:有没有|有)(?:人|真人|客服|人工|工作人员|专人|同事)(?:客服)?(?:可以|能|能够|在)?(?:跟|和|与|同)我.{0,4}(?:聊|谈|说|沟通|对话|讲)"
         r"|(?:有没有|有)(?:人|真人|客服|人工|工作人员|专人)(?:客服)?(?:在线|在)(?:吗|么|嘛|呢|\W*$)"
-        r"|有没有(?:人|真人|客服|人工|工作人员|专人)(?:客服)?(?:可以|能|能够)?(?:帮我|帮忙)",
+        r"|有没有(?:人|真人|客服|人工|工作人员|专人)(?:客服)?(?:可以|能|能够)?(?:帮帮?我|帮忙)",
         r"(?:要|找|叫|让|换|需要|联系|接).{0,4}(?:人工|真人|客服|经理|主管|负责人|活人|工作人员|专员|同事)|找(?:个|一个)(?:人|真人)",
         r"(?:和|跟|与|同).{0,4}(?:客服|真人|人工|人).{0,6}(?:说|聊|谈|沟通|对话|讲)",
     )

@@ -22,18 +22,19 @@ _MINE = rf"(?:(?:my|our)\s+(?:[\w'-]+\s+){{0,2}}?[\w'-]+|{_BOUGHT})"
 # what a customer's own things may be that is no order: "when will my refund arrive?" is no order lookup
 _NOT_GOODS = r"(?:refund|money|credit|invoice|receipt|e-?mail|code|password|key|account|card|payment|subscription|warranty|reply|answer)s?\b"
 # a message speaking of the customer's own purchase ("my", "I ordered", "bought it on the 8th")...
-_OWN = (r"(?:\b(?:my|our)\b|\b(?:i|we)\s+(?:ordered|bought|purchased|paid\s+for|placed)\b|^\W*(?:(?:hi|hello|hey)\W+)?(?:ordered|bought|purchased)\b"
+_OWN = (r"(?:\b(?:my|our)\b|^\W*(?:the\s+)?order\s+(?:for|of|with)\b|\b(?:i|we)\s+(?:ordered|bought|purchased|paid\s+for|placed)\b|^\W*(?:(?:hi|hello|hey)\W+)?(?:ordered|bought|purchased)\b"
         r"|\b(?:ordered|bought|purchased)\s+(?:it|them|this|that|one)\b)")
 # ...and asking where it is or how far it got ("has it been posted?", "still in the warehouse", "what's the ETA")
-_PROGRESS = (r"\b(?:where(?:'s|s|\s+is|\s+are)|where\s*abouts|how(?:'s|s|\s+is|\s+are)\b.{0,30}\b(?:going|coming\s+along|getting\s+on)|arrived?|arriving|shipped|dispatched|posted|sent\s+out|gone\s+out|go\s+out|went\s+out"
+_PROGRESS = (r"\b(?:where(?:'s|s|\s+is|\s+are)|where\s+(?:on\s+earth|in\s+the\s+world|the\s+(?:hell|heck))\s+(?:is|are)|where\s*abouts|how(?:'s|s|\s+is|\s+are)\b.{0,30}\b(?:going|coming\s+along|getting\s+on)|arrived?|arriving|shipped|dispatched|posted|sent\s+out|gone\s+out|go\s+out|went\s+out"
              r"|left\s+(?:the|your)|warehouse|depot|on\s+(?:its|their|the)\s+way|out\s+for\s+delivery|eta|status|(?:any|an|no)\s+(?:updates?|news)"
-             r"|update\s+on|tracking|(?:is|was|were|are)\s+due|expecting|taking\s+(?:forever|ages|so\s+long|too\s+long|a\s+long\s+time)"
+             r"|update\s+on|(?:any|no)\s+(?:movement|progress|info(?:rmation)?)|delayed|postponed|pushed\s+back|rescheduled|late"
+             r"|still\s+processing|in\s+transit|stuck|nowhere|tracking|(?:is|was|were|are)\s+due|expecting|taking\s+(?:forever|ages|so\s+long|too\s+long|a\s+long\s+time)"
              r"|heard\s+(?:anything|nothing)|what\s+happened\s+to|turned\s+up|shown\s+up|get\s+here|be\s+here|(?:not|n't)\s+here"
              r"|been\s+(?:sent|posted|shipped|dispatched))\b")
 # ...unless it reports a problem with it (a ticket) or speaks of something no order is (a refund, a file, the package manager)
-_NOT_PROGRESS = (r"\b(?:damaged|broken|cracked|smashed|shattered|faulty|defective|missing|wrong|complain\w*|ruined|torn|dented|leak\w*"
+_NOT_PROGRESS = (r"\b(?:damag\w*|insur\w*|broken|cracked|smashed|shattered|faulty|defective|missing|wrong|complain\w*|ruined|torn|dented|leak\w*"
                  r"|refund\w*|password|account|invoice|warranty|bug|install\w*|upgrad\w*|apt|dpkg|aptitude|repositor\w*|kernel|mirror"
-                 r"|files?|folders?|director(?:y|ies)|config\w*|settings?|logs?|stored|kept|located|saved|cache|e-?mails?|confirmation|codes?)\b")
+                 r"|files?|folders?|director(?:y|ies)|config\w*|settings?|logs?|stored|kept|located|saved|cache|e-?mails?|confirmation|codes?|payments?|cards?|charges?)\b")
 
 STATUS_TEXT = {
     "processing": "is being prepared and has not shipped yet",
@@ -100,8 +101,8 @@ class OrderStatus(ToolPlugin):
         # waiting for it is the customer's own order too: "still haven't received the rice cooker"
         rf"^(?!.*{_NOT_PROGRESS}).*(?:n't|\bnot|\bnever|\byet\s+to)\s+(?:received|receive|gotten|got)\s+(?:the|my|our|it|them|a|an|any)\b",
         # the same in Chinese: the customer's own purchase ("我的", "买的", "下的单") and how far it got ("发货没有", "到哪了")
-        r"^(?!.*(?:退款|退货|坏|碎|裂|投诉|错|少了|破|漏|怎么办|软件|安装|升级))(?=.*(?:我(?:们)?的|(?:买|订|下单|购买|网购)的|下的单))"
-        r".*(?:发货|发出|寄出|出库|到哪|在哪|到了[吗没]|送到|送来|物流|到货|动静|进度|没到|没收到|还没到)",
+        r"^(?!.*(?:退款|退货|坏|碎|裂|投诉|错|少了|破|漏|怎么办|软件|安装|升级|什么(?!时候)|是否|哪家|哪个|(?:能|会).{0,10}吗))(?=.*(?:我(?:们)?的|(?:买|订|下单|购买|网购)的|下的单))"
+        r".*(?:发货|发出|寄出|出库|到哪|在哪|到了[吗没]|送到|送来|物流|到货|动静|进度|没到|没收到|还没到|没更新|不更新|没动|卡住|延迟|迟迟)",
         rf"\bwhere(?:\s+the\s+(?:hell|heck|fuck))?(?:'s|s|\s+is|\s+are|\s+has)?\s+(?:my|our)\s+(?:(?:\w+\s+){{0,2}}{_THINGS}|\w+\W*$)",
         # "where's the stuff I ordered", "when does what we bought arrive": the customer's own purchase
         r"\b(?:where(?:'s|s)?|when)\b.{0,30}\b(?:i|we)\s+(?:ordered|bought|purchased|paid\s+for)\b",
@@ -117,7 +118,7 @@ class OrderStatus(ToolPlugin):
         r"^(?=.*\b(?:my|our)\b).*\b(?:tracking|link|status|page|app)\b.{0,30}\b(?:says|shows|showing|gives|displays|say|show)\s+"
         r"(?:nothing|no\s+(?:info\w*|update\w*|details?|results?|movement)|(?:an?\s+)?error|not\s+found)\b"
         r"|\btracking\b.{0,25}\b(?:hasn'?t|has\s+not|not|hasnt|never)\s+(?:been\s+)?(?:updated|moved|changed)\b",
-        r"\b(?:still\s+waiting|waiting\s+(?:for|on)\s+(?:my|our))\b",
+        r"\b(?:still\s+waiting|waiting\b.{0,20}\b(?:for|on)\s+(?:my|our))\b",
         r"\b(?:ordered|bought|purchased|paid)\b.{0,40}\b(?:nothing\s+yet|still\s+nothing|no\s+sign\s+of\s+it|nothing\s+so\s+far)\b",
         # "wondering where my new laptop is": the whereabouts of anything of the customer's (not where it is stored)
         r"\bwhere\s+(?:my|our)\s+(?:[\w-]+\s+){0,2}[\w-]+\s+(?:is|are)\b(?!\s+(?:stored|kept|saved|installed|located|configured))",
@@ -155,7 +156,7 @@ class OrderStatus(ToolPlugin):
         r"|\b(?:says|shows|showing|marked|tracking)\s+(?:as\s+|it\s+was\s+)?delivered\b.{0,10}\b(?:but|yet|though)\b"
         r"|(?:\bnot|\bnever|n't)\b.{0,10}\b(?:received|gotten|got)\s+(?:anything|a\s+thing)\b",
         rf"\b(?:my|our)\s+{_THINGS}\s+(?:has|have|was|is)\s+(?:been\s+|already\s+)?(?:shipped|dispatched|sent|left)\b",
-        r"\b(?:has|have|did)\s+(?:you|it|they)\s+(?:been\s+)?(?:ship|send|dispatch|shipped|sent|dispatched)\b",
+        r"\b(?:has|have|did)\s+(?:you|it|they)(?:\s+(?:guys|people|all))?\s+(?:been\s+)?(?:ship|send|dispatch|post|shipped|sent|dispatched|posted)\b",
         # the order itself lost or late; "half the items in my order are missing" is a problem with its contents (a ticket)
         rf"(?<!\bin\s)(?<!\bfrom\s)(?<!\bof\s)\b(?:my|our)\b.{{0,20}}\b{_THINGS}\b.{{0,20}}\b(?:late|delayed|lost|missing|stuck)\b",
         r"^\W*(?:(?:i\s+)?need\s+(?:the\s+|my\s+|a\s+)?|my\s+)?(?:tracking(?:\s+(?:number|info|code|link))?"

@@ -124,3 +124,12 @@ def test_request_forms_route_casual_requests(box, message, tool):
 @pytest.mark.parametrize("message", INFORMATION_QUESTIONS)
 def test_request_words_in_an_information_question_do_not_route(box, message):
     assert box.route(message) is None
+
+
+def test_no_request_form_matches_an_empty_or_idle_message(box):
+    # a request form that matches anything (a stray leading "|" in a pattern) would route every message
+    import re
+
+    for name, plugin in box.plugins().items():
+        for form in plugin.spec.cls.intents:
+            assert not any(re.search(form, text, re.IGNORECASE) for text in ("", "hello", "thanks", "你好")), (name, form)

@@ -33,7 +33,17 @@ _HOW_TO = re.compile(
     r"|outside\s+(?:of\s+)?(?:business|office|opening|working)\s+hours|in\s+the\s+evenings?)\b"
     # what happens after the customer does something: "will someone contact me after I file a complaint?"
     r"|^\W*(?:will|would|do|does|is|are|can|could|should)\b[^,;.!?]*\bafter\s+(?:i|we|you|they|customers?|someone)\s+(?!(?:ordered|bought|paid|purchased)\b)\w+"
-    # asking for contact details: "is there a phone number to reach a human?"
+    # a question about the usual case, a choice between two, or what the customer is told: "how many days does it usually
+    # take for my order to arrive?", "will my order be shipped in one box or several?", "will I be told when it ships?"
+    r"|^\W*(?:how|what|when|which|will|would|can|could|do|does|is|are|should)\b.*\b(?:usually|normally|typically|generally|on\s+average"
+    r"|in\s+general)\b"
+    r"|^\W*(?:will|would|can|could|do|does|should)\b[^.!?]*\bor\b(?!\s+not\b)[^.!]*\?"
+    r"|\bhow\s+(?:will|would)\s+(?:i|we)\s+(?:know|find\s+out|be\s+told|hear|see|tell)\b"
+    r"|^\W*(?:will|would|can|could)\s+(?:i|we)\s+be\s+(?:told|notified|informed|e-?mailed|sent|contacted|charged|asked|able)\b"
+    # a question after a clause setting the case: "when my order has shipped, can I still change the address?"
+    r"|[,;]\s*(?:can|could|should|do|will|may|must)\s+(?:i|we)\b|^\W*when\b[^,?]*,"
+    # asking for contact details: "is there a phone number to reach a human?", "有人工客服的邮箱吗"
+    r"|(?:电话|邮箱|邮件地址|地址|号码|联系方式|微信)号?(?:吗|么|呢)"
     r"|\b(?:phone\s+)?(?:number|e-?mail(?:\s+address)?|address|hours)\s+(?:to|for)\s+(?:reach|contact|call|e-?mail|talk\s+to|speak\s+to|get\s+hold\s+of)\b"
     r"|\bwhat\s+(?:if|happens|happen|to do)\b|\bwhat\s+(?:does|do|did|is|are)\b.{0,40}\bmean\b|\bmeaning\s+of\b|\b(?:in case|supposing)\b"
     # in Chinese: "周末有人工客服吗", "晚上有人在线吗"
@@ -65,7 +75,12 @@ _INFORMATION = re.compile(
 _WHETHER = re.compile(
     r"\b(?:check|see|know|tell\s+(?:me|us)|ask|wonder(?:ing)?|find\s+out|confirm|verify|sure|look|as)(?:\s+[\w'-]+){0,2}?\s+if\b"
     r"|\bif\s+(?:you|u|someone|somebody)\s+(?:could|can|would|might)\b", re.IGNORECASE)
-_CONDITION = re.compile(r"\b(?:if|unless|once)\b", re.IGNORECASE)
+# "can I be notified when my parcel is out for delivery?": the case a question sets is a condition too, but "can you
+# tell me when my order is coming?" asks when it comes
+_CONDITION = re.compile(
+    r"\b(?:if|unless|once)\b|(?<!know\s)(?<!tell\sme\s)(?<!out\s)(?<!wondering\s)(?<!see\s)(?<!check\s)(?<!ask\s)(?<!idea\s)"
+    r"\b(?:when|once|after|before)\s+(?:my|our|the|a|an)\s+(?:(?!(?:will|would|should|might)\b)[\w'-]+\s+){0,3}?"
+    r"(?:is|are|has|have|gets?|arrives?|ships?)\b", re.IGNORECASE)
 # a question, however it starts ("when is my card charged?", "is my data shared with the courier?", "can someone
 # else collect my parcel?"): its "my" or "someone" is no request cue; "is my package out for delivery?" is a
 # request only through the plugin's request form
