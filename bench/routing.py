@@ -2,17 +2,15 @@
 
     python bench/routing.py                 # the set in tests/data/routing_set.jsonl, bundled MiniLM
     python bench/routing.py --details       # also print every message with its decision
-    python bench/routing.py --exclude fresh # leave a split out (while tuning, so the fresh split stays unseen)
+    python bench/routing.py --exclude tune  # leave a split out (repeatable)
     python bench/routing.py --only blind --out bench/results/routing_blind.json  # the blind split alone; run once
 
 For the plugins in plugins/, reports per split and per language: precision and recall per plugin,
 requests routed to the right plugin, and knowledge questions hijacked by a plugin. The splits `tune`,
-`dev`, `held`, `test` and `unseen` were each held back for a while, measured, their misses printed,
-and tuned on since: they are tuning material. `fresh` is written by someone who never sees the router
-change under test and measured once (`--exclude fresh` leaves it out entirely, for runs while tuning, so
-its messages and results are never seen). blind: written blind after every earlier split, fresh included,
-had been tuned on; run once. It is left out of every run unless `--include-blind` or `--only blind` is
-given. Three routers run on the same messages: the router alone, the router weighing the knowledge base's
+`dev`, `held`, `test`, `unseen` and `fresh` were each held back for a while, measured, their misses
+printed, and tuned on since: they are tuning material. `blind` was written blind after every earlier
+split, fresh included, had been tuned on; run once. It is left out of every run unless `--include-blind`
+or `--only blind` is given. Three routers run on the same messages: the router alone, the router weighing the knowledge base's
 relevance (the Debian FAQ from ../shared/data/pdfs indexed with the default config, as `kl chat` does;
 skipped when absent), and the first embedded router as the baseline (example similarity plus keyword and
 argument bonuses over 0.5).

@@ -15,7 +15,10 @@ _FAULT = (r"\b(?:broken|broke|damaged|defective|faulty|cracked|smashed|shattered
           r"|crackl\w+|hiss(?:es|ing)|flicker\w*|caught\s+fire|on\s+fire|burn(?:t|ed)\s+out|exploded|blew\s+up|short[- ]?circuited|fell\s+apart"
           r"|(?:does\s*n[o']?t|doesnt|do\s*n[o']?t|dont|won'?t|not)\s+(?:work|working|turn\s+on|start|charge|cool|cooling|heat|heating|charging"
           r"|spin|spinning|drain|draining|print|printing|switch\s+on|power\s+on|turning\s+on))\b")
-_FAULT_ZH = (r"(?:坏了|碎了|摔坏|摔碎|摔裂|压坏|压碎|压扁|断了|烧坏|着火|起火|少了|缺了|少发|漏发|歪了|是歪的|变形|刮花|刮坏|弄坏|弄脏|弄丢|有(?:个|一个|好几个|几个)?(?:洞|破洞|裂缝|裂痕|污渍|划痕)|破了|开线|掉色|褪色|生锈|发霉|重复扣款|扣了两次|多扣|有问题|出问题|出了问题|划痕|划伤|凹陷|变形|是碎的|是坏的|是破的|是裂的|裂了|裂开|烧了|冒烟|漏水|漏电|漏了|故障|质量问题|不能用|用不了|不工作|开不了机|打不开|发错|破损|损坏|坏掉|没声音|没反应|不亮|失灵|死机"
+_FAULT_ZH = (r"(?:坏了|碎了|摔坏|摔碎|摔裂|压坏|压碎|压扁|断了|烧坏|着火|起火|少了|缺了|少发|漏发|歪了|是歪的|变形|刮花|刮坏|弄坏|弄脏"
+             r"|弄丢|有(?:个|一个|好几个|几个)?(?:洞|破洞|裂缝|裂痕|污渍|划痕)|破了|开线|掉色|褪色|生锈|发霉|重复扣款|扣了两次|多扣"
+             r"|有问题|出问题|出了问题|划痕|划伤|凹陷|是碎的|是坏的|是破的|是裂的|裂了|裂开|烧了|冒烟|漏水|漏电|漏了|故障|质量问题"
+             r"|不能用|用不了|不工作|开不了机|打不开|发错|破损|损坏|坏掉|没声音|没反应|不亮|失灵|死机"
              r"|充不(?:了|进)电|不能充电|不制冷|不加热|不出水)")
 # damage done in delivery, or an item as it arrived: "the lamp is smashed", "the vase arrived in pieces"
 _DAMAGED = r"(?:cracked|smashed|shattered|dented|crushed|chipped|ruined|soaked|melted|in\s+pieces|snapped\s+in\s+(?:half|two))"

@@ -22,13 +22,17 @@ _MINE = rf"(?:(?:my|our)\s+(?:[\w'-]+\s+){{0,2}}?[\w'-]+|{_BOUGHT})"
 # what a customer's own things may be that is no order: "when will my refund arrive?" is no order lookup
 _NOT_GOODS = r"(?:refund|money|credit|invoice|receipt|e-?mail|code|password|key|account|card|payment|subscription|warranty|reply|answer)s?\b"
 # a message speaking of the customer's own purchase ("my", "I ordered", "bought it on the 8th")...
-_OWN = (r"(?:\b(?:my|our)\b|^\W*(?:the\s+)?order\s+(?:for|of|with)\b|\b(?:i|we)\s+(?:ordered|bought|purchased|paid\s+for|placed)\b|^\W*(?:(?:hi|hello|hey)\W+)?(?:ordered|bought|purchased)\b"
+_OWN = (r"(?:\b(?:my|our)\b|^\W*(?:the\s+)?order\s+(?:for|of|with)\b|\b(?:i|we)\s+(?:ordered|bought|purchased|paid\s+for|placed)\b"
+        r"|^\W*(?:(?:hi|hello|hey)\W+)?(?:ordered|bought|purchased)\b"
         r"|\b(?:ordered|bought|purchased)\s+(?:it|them|this|that|one)\b)")
 # ...and asking where it is or how far it got ("has it been posted?", "still in the warehouse", "what's the ETA")
-_PROGRESS = (r"\b(?:where(?:'s|s|\s+is|\s+are)|where\s+(?:on\s+earth|in\s+the\s+world|the\s+(?:hell|heck))\s+(?:is|are)|where\s*abouts|how(?:'s|s|\s+is|\s+are)\b.{0,30}\b(?:going|coming\s+along|getting\s+on)|arrived?|arriving|shipped|dispatched|posted|sent\s+out|gone\s+out|go\s+out|went\s+out"
+_PROGRESS = (r"\b(?:where(?:'s|s|\s+is|\s+are)|where\s+(?:on\s+earth|in\s+the\s+world|the\s+(?:hell|heck))\s+(?:is|are)|where\s*abouts"
+             r"|how(?:'s|s|\s+is|\s+are)\b.{0,30}\b(?:going|coming\s+along|getting\s+on)"
+             r"|arrived?|arriving|shipped|dispatched|posted|sent\s+out|gone\s+out|go\s+out|went\s+out"
              r"|left\s+(?:the|your)|warehouse|depot|on\s+(?:its|their|the)\s+way|out\s+for\s+delivery|eta|status|(?:any|an|no)\s+(?:updates?|news)"
              r"|update\s+on|(?:any|no)\s+(?:movement|progress|info(?:rmation)?)|delayed|postponed|pushed\s+back|rescheduled|late"
-             r"|still\s+processing|in\s+transit|stuck|nowhere|tracking|(?:is|was|were|are)\s+due|expecting|taking\s+(?:forever|ages|so\s+long|too\s+long|a\s+long\s+time)"
+             r"|still\s+processing|in\s+transit|stuck|nowhere|tracking|(?:is|was|were|are)\s+due|expecting"
+             r"|taking\s+(?:forever|ages|so\s+long|too\s+long|a\s+long\s+time)"
              r"|heard\s+(?:anything|nothing)|what\s+happened\s+to|turned\s+up|shown\s+up|get\s+here|be\s+here|(?:not|n't)\s+here"
              r"|been\s+(?:sent|posted|shipped|dispatched))\b")
 # ...unless it reports a problem with it (a ticket) or speaks of something no order is (a refund, a file, the package manager)
