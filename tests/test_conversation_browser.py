@@ -129,3 +129,52 @@ def test_an_agent_reply_arrives_within_seconds_after_the_live_stream_failed_seve
                                        timeout=12_000)
         finally:
             browser.close()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (scripts/test.sh installs it)")
+def test_a_message_sent_while_the_page_starts_joins_the_page_conversation(workdir):
+    """A customer who types before the page has created its conversation gets one conversation, the one the
+    page listens to: an agent's reply to it arrives. (Two conversations, the message in one and the live stream on
+    the other, lost every agent reply.)"""
+    playwright = pytest.importorskip("playwright.sync_api")
+    settings = registry.load(write_config(workdir, "conversations: {events_poll_s: 0.2}\ntools: {reload: false}"))
+    held, created = [], []
+
+    def hold_creation(route):
+        if route.request.method == "POST":
+            created.append(route.request.url)
+            held.append(route)  # answered only after the customer has sent a message
+        else:
+            route.continue_()
+
+    with LiveServer(create_app(settings)) as server, playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            customer = browser.new_context().new_page()
+            customer.route("**/api/conversations", hold_creation)
+            customer.goto(f"{server.url}/chat")
+            for _ in range(100):
+                if held:
+                    break
+                customer.wait_for_timeout(100)
+            assert len(created) == 1, "the page did not create its conversation on load"
+            customer.fill("#message", "Is anyone there?")
+            customer.press("#message", "Enter")
+            customer.wait_for_timeout(1000)  # time for a second creation request, were one sent
+            for route in held:
+                route.continue_()
+            store, _ = registry.build_conversations(settings)
+            for _ in range(300):
+                conversation = customer.evaluate("() => JSON.parse(localStorage.getItem('kl-conversation') || 'null')")
+                if conversation and any(m.role == "customer" for m in store.messages("default", conversation["id"])):
+                    break
+                customer.wait_for_timeout(100)
+            assert len(created) == 1, f"the page created {len(created)} conversations"
+            assert [m.text for m in store.messages("default", conversation["id"]) if m.role == "customer"] \
+                == ["Is anyone there?"]
+            store.add_message("default", conversation["id"], "agent", "Hello, this is Maria.", author="Maria")
+            store.close_store()
+            customer.wait_for_function("() => document.querySelector('#log').innerText.includes('this is Maria')",
+                                       timeout=15_000)
+        finally:
+            browser.close()

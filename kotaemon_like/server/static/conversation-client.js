@@ -93,6 +93,7 @@ export class ConversationClient {
     this.conv = null;
     this.lastId = 0;
     this.listening = null;
+    this.starting = null;
   }
 
   url(path) {
@@ -134,12 +135,17 @@ export class ConversationClient {
     }
   }
 
-  async start() {
-    const r = await this.request("/api/conversations", { method: "POST", body: { channel: this.channel }, token: false });
-    const { id, token } = await r.json();
-    this.conv = { id, token };
-    saved.set(this.storageKey, JSON.stringify(this.conv));
-    return this.conv;
+  // creates the conversation once, however many callers ask at the same time: a message sent while the page
+  // is still starting waits for the page's conversation instead of creating a second one that nobody listens to
+  start() {
+    this.starting = this.starting || (async () => {
+      const r = await this.request("/api/conversations", { method: "POST", body: { channel: this.channel }, token: false });
+      const { id, token } = await r.json();
+      this.conv = { id, token };
+      saved.set(this.storageKey, JSON.stringify(this.conv));
+      return this.conv;
+    })().finally(() => { this.starting = null; });
+    return this.starting;
   }
 
   forget() {
