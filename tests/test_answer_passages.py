@@ -66,6 +66,16 @@ def test_overlap_and_a_cut_sentence_are_joined():
     assert carry_over("It is finished (really.)", "Next one.") == ("", "Next one.")
 
 
+def test_a_page_foot_or_a_title_ends_the_sentence_nothing_is_carried_over():
+    """The demo manual's first page ends with its foot "Page 1 of 2" and the next opens with the title "除垢":
+    the descaling sentence belongs to page 2 and is quoted from there, not glued to page 1's last line."""
+    page_two = "除垢\n除垢指示灯变为橙色时，需要为咖啡机除垢：硬水约每 2 个月一次。请在指示灯"
+    assert carry_over("3. 指示灯常亮后，先空冲两杯清水，并打开蒸汽棒排气 10 秒。\nPage 1 of 2", page_two) == ("", page_two)
+    assert carry_over("3. 指示灯常亮后，先空冲两杯清水", page_two) == ("", page_two)  # cut, but page 2 opens a section
+    assert carry_over("runs the program\n- 7 -", "and exits. More.") == ("", "and exits. More.")
+    assert carry_over("comments on this proposed AD by September 21,", "2020.\nADDRESSES: x") == ("2020.", "ADDRESSES: x")
+
+
 @pytest.mark.slow
 def test_a_sentence_cut_by_the_page_break_is_finished_from_the_next_page(faq_index):
     index, chunks = faq_index

@@ -4,6 +4,7 @@ takes the conversation and replies; the customer's page shows the reply without 
 from __future__ import annotations
 
 import shutil
+from contextlib import contextmanager
 from urllib.parse import urlparse
 
 import pytest
@@ -94,11 +95,42 @@ def test_customer_asks_for_a_person_agent_takes_it_and_the_reply_arrives_live(wo
     assert outside == [], f"the pages reached outside this machine: {outside[:5]}"
 
 
+@contextmanager
+def customer_chat(settings, pattern: str, handler):
+    """A customer's /chat page in headless Chromium, with `handler` answering its requests to `pattern`."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    with LiveServer(create_app(settings)) as server, playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            customer = browser.new_context().new_page()
+            customer.route(pattern, handler)
+            customer.goto(f"{server.url}/chat")
+            yield customer
+        finally:
+            browser.close()
+
+
+def until(customer, done, attempts: int) -> None:
+    """Lets the page (and Playwright's route handlers) run, 0.1 s at a time, until done() or `attempts` run out."""
+    for _ in range(attempts):
+        if done():
+            return
+        customer.wait_for_timeout(100)
+
+
+def agent_reply_arrives(settings, customer, conversation: str, timeout_ms: int) -> None:
+    """An agent's reply written to the conversation reaches the customer's page within `timeout_ms`."""
+    store, _ = registry.build_conversations(settings)
+    store.add_message("default", conversation, "agent", "Hello, this is Maria.", author="Maria")
+    store.close_store()
+    customer.wait_for_function("() => document.querySelector('#log').innerText.includes('this is Maria')",
+                               timeout=timeout_ms)
+
+
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (scripts/test.sh installs it)")
 def test_an_agent_reply_arrives_within_seconds_after_the_live_stream_failed_several_times(workdir):
     """The page retries a failing events stream with a short backoff: after four refused requests in a row
     (a busy or restarting server), an agent's reply still reaches the customer within seconds, not half a minute."""
-    playwright = pytest.importorskip("playwright.sync_api")
     settings = registry.load(write_config(workdir, "conversations: {events_poll_s: 0.2}\ntools: {reload: false}"))
     refused: list[str] = []
 
@@ -109,26 +141,12 @@ def test_an_agent_reply_arrives_within_seconds_after_the_live_stream_failed_seve
         else:
             route.continue_()
 
-    with LiveServer(create_app(settings)) as server, playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            customer = browser.new_context().new_page()
-            customer.route("**/api/conversations/*/events*", refuse_four)
-            customer.goto(f"{server.url}/chat")
-            for _ in range(600):  # the page's own retries: 2 + 4 + 5 s with the short backoff
-                if len(refused) == 4:
-                    break
-                customer.wait_for_timeout(100)  # lets Playwright run the route handler
-            assert len(refused) == 4, f"the page asked for its events {len(refused)} times in 60 s"
-            conversation = customer.evaluate("() => JSON.parse(localStorage.getItem('kl-conversation')).id")
-            store, _ = registry.build_conversations(settings)
-            store.add_message("default", conversation, "agent", "Hello, this is Maria.", author="Maria")
-            store.close_store()
-            # after the fourth failure the page waits 5 s (it waited 16 s, then 30 s, before the backoff was capped)
-            customer.wait_for_function("() => document.querySelector('#log').innerText.includes('this is Maria')",
-                                       timeout=12_000)
-        finally:
-            browser.close()
+    with customer_chat(settings, "**/api/conversations/*/events*", refuse_four) as customer:
+        until(customer, lambda: len(refused) == 4, 600)  # the page's own retries: 2 + 4 + 5 s with the short backoff
+        assert len(refused) == 4, f"the page asked for its events {len(refused)} times in 60 s"
+        conversation = customer.evaluate("() => JSON.parse(localStorage.getItem('kl-conversation')).id")
+        # after the fourth failure the page waits 5 s (it waited 16 s, then 30 s, before the backoff was capped)
+        agent_reply_arrives(settings, customer, conversation, 12_000)
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (scripts/test.sh installs it)")
@@ -136,7 +154,6 @@ def test_a_message_sent_while_the_page_starts_joins_the_page_conversation(workdi
     """A customer who types before the page has created its conversation gets one conversation, the one the
     page listens to: an agent's reply to it arrives. (Two conversations, the message in one and the live stream on
     the other, lost every agent reply.)"""
-    playwright = pytest.importorskip("playwright.sync_api")
     settings = registry.load(write_config(workdir, "conversations: {events_poll_s: 0.2}\ntools: {reload: false}"))
     held, created = [], []
 
@@ -147,34 +164,24 @@ def test_a_message_sent_while_the_page_starts_joins_the_page_conversation(workdi
         else:
             route.continue_()
 
-    with LiveServer(create_app(settings)) as server, playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            customer = browser.new_context().new_page()
-            customer.route("**/api/conversations", hold_creation)
-            customer.goto(f"{server.url}/chat")
-            for _ in range(100):
-                if held:
-                    break
-                customer.wait_for_timeout(100)
-            assert len(created) == 1, "the page did not create its conversation on load"
-            customer.fill("#message", "Is anyone there?")
-            customer.press("#message", "Enter")
-            customer.wait_for_timeout(1000)  # time for a second creation request, were one sent
-            for route in held:
-                route.continue_()
-            store, _ = registry.build_conversations(settings)
-            for _ in range(300):
-                conversation = customer.evaluate("() => JSON.parse(localStorage.getItem('kl-conversation') || 'null')")
-                if conversation and any(m.role == "customer" for m in store.messages("default", conversation["id"])):
-                    break
-                customer.wait_for_timeout(100)
-            assert len(created) == 1, f"the page created {len(created)} conversations"
-            assert [m.text for m in store.messages("default", conversation["id"]) if m.role == "customer"] \
-                == ["Is anyone there?"]
-            store.add_message("default", conversation["id"], "agent", "Hello, this is Maria.", author="Maria")
-            store.close_store()
-            customer.wait_for_function("() => document.querySelector('#log').innerText.includes('this is Maria')",
-                                       timeout=15_000)
-        finally:
-            browser.close()
+    with customer_chat(settings, "**/api/conversations", hold_creation) as customer:
+        until(customer, lambda: held, 100)
+        assert len(created) == 1, "the page did not create its conversation on load"
+        customer.fill("#message", "Is anyone there?")
+        customer.press("#message", "Enter")
+        customer.wait_for_timeout(1000)  # time for a second creation request, were one sent
+        for route in held:
+            route.continue_()
+        store, _ = registry.build_conversations(settings)
+
+        def stored() -> list[str]:
+            conversation = customer.evaluate("() => JSON.parse(localStorage.getItem('kl-conversation') || 'null')")
+            return [m.text for m in store.messages("default", conversation["id"]) if m.role == "customer"] \
+                if conversation else []
+
+        until(customer, stored, 300)
+        assert len(created) == 1, f"the page created {len(created)} conversations"
+        assert stored() == ["Is anyone there?"]
+        store.close_store()
+        conversation = customer.evaluate("() => JSON.parse(localStorage.getItem('kl-conversation')).id")
+        agent_reply_arrives(settings, customer, conversation, 15_000)

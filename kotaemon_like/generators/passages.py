@@ -67,6 +67,8 @@ def unwrap_hyphens(text: str) -> str:
 
 
 _SENTENCE_CLOSE = re.compile(r"[.!?](?=\s|$)|[。！？]")
+# a page's running foot ("Page 1 of 2", "- 7 -", "第 3 页"): the text before it ended with the page
+_PAGE_LABEL = re.compile(r"^(?:page\s*)?[-–]?\s*\d+\s*(?:(?:of|/)\s*\d+)?\s*[-–]?$|^第\s*\d+\s*页", re.IGNORECASE)
 _FINISHED = (".", "!", "?", ":", ";", "。", "！", "？", "；", "：")
 
 
@@ -82,12 +84,20 @@ def carry_over(previous: str, text: str) -> tuple[str, str]:
     """(the words of `text` that finish the sentence `previous` was cut in, the rest of `text`): a chunk that
     ends "comments on this proposed AD by September 21," is finished by the next one's "2020."."""
     end = previous.rstrip().rstrip(")]”’\"'")  # "(… but Ian prefers ee’-en.)" is finished
-    if not end or end.endswith(_FINISHED):
+    if not end or end.endswith(_FINISHED) or _PAGE_LABEL.match(end.rpartition("\n")[2].strip()):
         return "", text
     close = _SENTENCE_CLOSE.search(text, 0, MAX_SENTENCE_CHARS)
-    if close is None:
+    if close is None or _opens_with_title(text[: close.end()]):
         return "", text
     return text[: close.end()], text[close.end() :].lstrip()
+
+
+def _opens_with_title(text: str) -> bool:
+    """Whether `text` opens with a title line ("除垢", "Troubleshooting"): a new section, not the rest of a sentence."""
+    first, newline, _ = text.partition("\n")
+    first = first.strip()
+    return bool(newline and first and len(first) < MAX_TITLE_CHARS and not first.endswith((*_FINISHED, ","))
+                and (first[0].isupper() or not first[0].isascii()))
 
 
 def is_quotable(sentence: str, min_chars: int) -> bool:
