@@ -65,8 +65,10 @@ def app_and_prometheus(tmp_path_factory):
 
 
 def _scraped(url: str) -> bool:
+    """Prometheus is ready (it answers 503 "Service Unavailable" while its storage starts) and has the app's series."""
     try:
-        return bool(query(url, 'kl_conversations_total{job="app"}'))
+        return httpx.get(f"{url}/-/ready", timeout=10).status_code == 200 \
+            and bool(query(url, 'kl_conversations_total{job="app"}'))
     except httpx.HTTPError:
         return False
 
