@@ -56,6 +56,17 @@ def test_running_lines_need_repetition(pdfs):
     assert "CHAPTER 7." not in cleaner.clean(faq[39])
 
 
+def test_a_page_label_is_dropped_even_where_it_repeats_on_too_few_pages():
+    """A two-page manual's "Page 1 of 2" never reaches the index (it would be quoted, and glue page 2's first
+    sentence to page 1); a number in a line of text stays."""
+    pages = ["使用说明书\n型号 KA-200。\n指示灯常亮后，先空冲两杯清水。\nPage 1 of 2", "除垢\n每 2 个月一次。\n- 2 -",
+             "第 3 页\nDescaling takes\n20 minutes.\nThe end."]
+    cleaner = PageCleaner(pages)
+    assert cleaner.running == set()
+    assert [cleaner.clean(page) for page in pages] == [
+        "使用说明书\n型号 KA-200。\n指示灯常亮后，先空冲两杯清水。", "除垢\n每 2 个月一次。", "Descaling takes\n20 minutes.\nThe end."]
+
+
 def test_wrapping_is_undone():
     assert unwrap_hyphens("holding back pack-\nages with dpkg") == "holding back packages with dpkg"
     text = "mail debian-\nuser@lists.debian.org; the debian-user list"

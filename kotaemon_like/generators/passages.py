@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ..ingest.page_kinds import PAGE_LABEL  # the text before a page's label ended with the page
+
 _CJK = "\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
 # a sentence ends at . ! ? before a non-lower-case start, but not after an initial ("Susan G. Kleinmann")
 _SENTENCE_END = re.compile(rf"(?<![\s.][A-Z]\.)(?<=[.!?])\s+(?=[^a-z])|(?<=[。！？；])|\n\s*\n|\n(?=\s*[-•*]\s)")
@@ -67,8 +69,6 @@ def unwrap_hyphens(text: str) -> str:
 
 
 _SENTENCE_CLOSE = re.compile(r"[.!?](?=\s|$)|[。！？]")
-# a page's running foot ("Page 1 of 2", "- 7 -", "第 3 页"): the text before it ended with the page
-_PAGE_LABEL = re.compile(r"^(?:page\s*)?[-–]?\s*\d+\s*(?:(?:of|/)\s*\d+)?\s*[-–]?$|^第\s*\d+\s*页", re.IGNORECASE)
 _FINISHED = (".", "!", "?", ":", ";", "。", "！", "？", "；", "：")
 
 
@@ -84,7 +84,7 @@ def carry_over(previous: str, text: str) -> tuple[str, str]:
     """(the words of `text` that finish the sentence `previous` was cut in, the rest of `text`): a chunk that
     ends "comments on this proposed AD by September 21," is finished by the next one's "2020."."""
     end = previous.rstrip().rstrip(")]”’\"'")  # "(… but Ian prefers ee’-en.)" is finished
-    if not end or end.endswith(_FINISHED) or _PAGE_LABEL.match(end.rpartition("\n")[2].strip()):
+    if not end or end.endswith(_FINISHED) or PAGE_LABEL.match(end.rpartition("\n")[2].strip()):
         return "", text
     close = _SENTENCE_CLOSE.search(text, 0, MAX_SENTENCE_CHARS)
     if close is None or _opens_with_title(text[: close.end()]):

@@ -13,6 +13,9 @@ log = logging.getLogger(__name__)
 
 _LEADER = re.compile(r"(?:\.\s?){4,}|…\s*\d+\s*$")  # ". . . . 12" dot leaders of a contents line
 _NUMBER = re.compile(r"^(?:\d+(?:\.\d+)*\.?|[ivxlc]+)$", re.IGNORECASE)  # "7.12", "32", "iv"
+# a page's label at its foot or head, "Page 1 of 2", "- 7 -", "3/12", "第 3 页": on a short document too, where it
+# is seen on too few pages to count as running
+PAGE_LABEL = re.compile(r"^(?:page\s*)?[-–]?\s*\d+\s*(?:(?:of|/)\s*\d+)?\s*[-–]?$|^第\s*\d+\s*页", re.IGNORECASE)
 _INDEX_ENTRY = re.compile(r"\S,\s*\d+(?:\s*[,–-]\s*\d+)*$")  # "apt-doc, 36, 37"
 _HEADING_WORD = re.compile(r"^(?:table of )?contents$|^index$", re.IGNORECASE)
 _DIGITS = re.compile(r"\d+")
@@ -80,7 +83,8 @@ class PageCleaner:
         for i, line in enumerate(lines):
             depth = min(i, len(lines) - 1 - i)
             shape = _shape(line)
-            if depth < EDGE_LINES and (shape in self.running or _NUMBER.match(line.strip())):
+            label = _NUMBER.match(line.strip()) or PAGE_LABEL.match(line.strip())
+            if depth < EDGE_LINES and (shape in self.running or label):
                 keep[i] = False
             elif depth < BLOCK_LINES and shape in self.blocks:
                 keep[i] = False
