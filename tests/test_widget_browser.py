@@ -189,6 +189,41 @@ def test_ask_reload_hand_off_and_rate_from_an_allowed_site_under_a_hostile_style
     assert page.outside == [], f"the widget reached outside this machine: {page.outside[:5]}"
 
 
+def test_a_message_and_a_person_asked_for_while_the_chat_starts_share_one_live_stream(site):
+    """"Talk to a person" clicked, then a message sent, before the conversation exists: both wait for the one
+    conversation, and the widget follows its live events once (two streams showed every state change twice)."""
+    page = site["browser"].new_context().new_page()
+    held, streams = [], set()
+    page.on("request", lambda r: "/events" in r.url and streams.add(r))
+    page.on("requestfinished", lambda r: streams.discard(r))
+    page.on("requestfailed", lambda r: streams.discard(r))
+
+    def hold_creation(route):
+        if route.request.method == "POST":
+            held.append(route)  # answered once the customer has both asked for a person and written
+        else:
+            route.continue_()
+
+    assert Agent(site["server"].url, "maria").post("/status", {"status": "online"}).status_code == 200  # a queue to join
+    try:
+        page.route(re.compile(r"/api/conversations\?"), hold_creation)
+        page.goto(f"{site['allowed'].url}/plain.html")
+        page.locator("kl-chat-widget .launcher").click()
+        page.locator("kl-chat-widget .human").click()
+        ask(page, "Is the lamp waterproof?")
+        page.wait_for_timeout(500)
+        assert len(held) == 1, f"{len(held)} conversations were asked for"
+        sending = "kl-chat-widget form button.primary"
+        assert page.locator(sending).is_disabled()  # the message waits for the conversation
+        held[0].continue_()
+        wait_for_text(page, ".status", "position", timeout=30_000)
+        page.wait_for_selector(f"{sending}:not([disabled])", timeout=60_000)  # the message was sent
+        page.wait_for_timeout(2500)  # a second listener would have opened its stream by now
+        assert len(streams) == 1, f"{len(streams)} live event streams open"
+    finally:
+        page.context.close()
+
+
 def test_on_a_phone_the_panel_fills_the_screen(site):
     # a well-behaved page: the hostile one overflows a phone's width, so the browser zooms the whole page out
     page = open_page(site, site["allowed"].url, "plain.html", viewport={"width": 375, "height": 740}, is_mobile=True,

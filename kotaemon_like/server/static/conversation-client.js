@@ -168,10 +168,12 @@ export class ConversationClient {
     return (await this.request(`/api/conversations/${this.conv.id}/rating`, { method: "POST", body: { score, comment } })).json();
   }
 
-  // follows the live events stream (reconnecting) until forget() or another listen(); onEvent(type, data)
-  // gets each new message once and every state change
+  // follows the live events stream (reconnecting) until forget() or a listen() to another conversation;
+  // onEvent(type, data) gets each new message once and every state change. A second listen() to the same
+  // conversation (a message and a "talk to a person" click that both started it) does nothing: one stream
   async listen(onEvent) {
     const mine = this.conv.id;
+    if (this.listening === mine) return;
     this.listening = mine;
     let failures = 0;
     while (this.listening === mine) {
@@ -187,7 +189,10 @@ export class ConversationClient {
           onEvent(type, data);
         });
       } catch (e) {
-        if ([401, 403, 404].includes(e.status)) return;  // gone or refused: asking again will not help
+        if ([401, 403, 404].includes(e.status)) {  // gone or refused: asking again will not help
+          if (this.listening === mine) this.listening = null;
+          return;
+        }
         failures += 1;
         wait = (e.retryAfter || 0) * 1000;
       }
