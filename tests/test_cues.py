@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kotaemon_like.tools.cues import (
-    asks_for_information, asks_permission, clauses, conditional_question, request_cue, states_intent,
+    asks_capability, asks_for_information, asks_permission, clauses, conditional_question, request_cue, states_intent,
 )
 
 HANDOFF = (r"\b(?:talk|speak)\b.{0,25}\b(?:human|person|agent)\b",)
@@ -107,3 +107,29 @@ def test_a_request_form_in_any_clause_counts():
     only_a_person = (r"^\W*(?:a\s+)?(?:human|person)\W*$",)
     assert states_intent("useless bot. HUMAN.", only_a_person) and states_intent("ugh, a person", only_a_person)
     assert not states_intent("a person who maintains packages", only_a_person)
+
+
+@pytest.mark.parametrize("message", [
+    # what is possible or allowed, whoever would do it, even about the customer's own damaged item or order
+    "Can a person pick up a damaged item from my address instead of me sending it back?",
+    "Can I collect my order from a parcel shop instead of home delivery?", "Can my order be delivered to a locker?",
+    "Is it possible to change the delivery address on my order?", "商品有划痕能退货吗", "客服可以帮我改订单吗",
+    # a choice between two, in Chinese as "… or …?" is in English
+    "人工客服能帮忙查物流吗，还是只能自己查",
+])
+def test_capability_questions_ask_for_information(message):
+    assert asks_capability(message) and asks_for_information(message) and not states_intent(message, (r".",))
+
+
+@pytest.mark.parametrize("message", [
+    # asking the service itself for something: told, shown, put through, a lookup or a report made
+    "Could I get the tracking code for the lamp I ordered?", "can I speak to a real person", "Can a human look at this?",
+    "Is it possible to chat with a live agent?", "能帮我找个客服吗", "可以让人工来接一下吗", "能帮我查一下订单吗",
+    "我的快递还是没到", "Can you check my order 12345?",
+])
+def test_asking_for_the_service_itself_is_no_capability_question(message):
+    assert not asks_capability(message)
+
+
+def test_a_colon_ends_a_clause():
+    assert clauses("log this: the strap snapped") == ["log this", "the strap snapped"]

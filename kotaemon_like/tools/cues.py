@@ -108,8 +108,37 @@ _PERMISSION = re.compile(
     r"|am\s+i\s+(?:able|allowed)|are\s+(?:we|customers)\s+(?:able|allowed)|is\s+it\s+(?:ok|okay|allowed))",
     re.IGNORECASE,
 )
-# clauses: "useless bot. HUMAN." asks for a human in its second clause, as "HUMAN." alone would
-_CLAUSE = re.compile(r"[.!?;,，。！？；…]+")
+# what a customer asks the service itself for in a chat: to be told or shown something, put through, a report filed, a
+# lookup made. "Could I get the tracking code?" asks for it; "can I collect my order from a parcel shop?", "can a person
+# pick up the item?", "can my order be delivered to a locker?" ask what is possible, which the knowledge base answers
+_ASKING = (r"(?:get|have|receive|speak|talk|chat|see|know|find\s+out|check|track|trace|look|help|open|file|raise|log|lodge|submit"
+           r"|report|make|complain|escalate|request|ask|reach|contact|call|ring|handle|deal|review|take\s+over|be\s+(?:put|connected"
+           r"|transferred|called|told|updated))")
+_CAPABILITY = re.compile(
+    r"^\W*(?:(?:hi|hello|hey)\W+)?(?:(?:can|could|may|might)\s+(?!(?:you|u)\b)"
+    r"|is\s+(?:it|there)\s+(?:possible|a\s+way|an\s+option)\s+(?:to|for\s+[\w'-]+\s+to)\s+|(?:am|are)\s+(?:i|we|customers)\s+(?:able|allowed)\s+to\s+"
+    r"|is\s+it\s+(?:ok|okay|allowed)\s+to\s+)"
+    rf"(?!(?:[\w'-]+\s+){{0,4}}?(?:please\s+)?{_ASKING}\b)",
+    re.IGNORECASE,
+)
+# the same in Chinese: "商品有划痕能退货吗", "客服可以帮我改订单吗" ask what is possible; "能帮我查一下订单吗", "可以转人工吗" ask
+# for the action itself (its verb, after "让…" and "帮我", is one a customer asks the service for)
+_ASKING_ZH = (r"(?:转|找|回答|答复|解答|叫|派|安排|接|联系|查|看|瞅|跟踪|追踪|催|投诉|报修|登记|提交|申请售后|开(?:个|一个)?工单|建(?:个|一个)?工单|回电|回个电"
+              r"|打(?:个)?电话|(?:和|跟|与|同)我)")
+_CAPABILITY_ZH = re.compile(
+    rf"(?:可以|可不可以|能不能|能否|(?<![不功智性只才可])能)(?!(?:让[^，。！？,.!?]{{1,6}}?)?(?:来)?(?:帮(?:我|忙)?|给我)?{_ASKING_ZH})"
+    r"[^，。！？,.!?]{1,12}?(?:吗|么|嘛)")
+# a choice between two ("…吗，还是要自己改"): a question for information, as "… or …?" is in English; "还是没到" is "still"
+_CHOICE_ZH = re.compile(r"[，,、]\s*还是(?!没|不|一直|老|在)|(?:吗|呢)\s*还是")
+# clauses: "useless bot. HUMAN." asks for a human in its second clause, as "HUMAN." alone would; so does "log this: the strap
+# snapped" in its second
+_CLAUSE = re.compile(r"[.!?;:,，。！？；：…]+")
+
+
+def asks_capability(message: str) -> bool:
+    """Whether the message asks what is possible or allowed ("can I collect my order from a shop?", "能退货吗") rather than
+    for something the service does in the chat ("could I get my tracking code?", "能帮我查一下订单吗")."""
+    return bool(_CAPABILITY.search(message) or _CAPABILITY_ZH.search(message) or _CHOICE_ZH.search(message))
 
 
 def asks_permission(message: str) -> bool:
@@ -129,7 +158,7 @@ def conditional_question(message: str) -> bool:
 
 def asks_for_information(message: str) -> bool:
     """Whether the message asks for general information (how to, what is, what if) rather than for an action."""
-    if _HOW_TO.search(message) or conditional_question(message):
+    if _HOW_TO.search(message) or conditional_question(message) or asks_capability(message):
         return True
     return bool(_INFORMATION.search(message)) and not _POSSESSIVE.search(message)
 
@@ -139,7 +168,7 @@ def request_cue(message: str) -> bool:
 
     A question ("when is my card charged?", "what's the status of my order?", "..., is that normal?") is never a
     cue, even with a "my": only a plugin's request form or an argument it finds makes it a request."""
-    if _HOW_TO.search(message) or _INFORMATION.search(message) or conditional_question(message):
+    if _HOW_TO.search(message) or _INFORMATION.search(message) or conditional_question(message) or asks_capability(message):
         return False
     # "my order number starts with a letter, is that normal?": a question in any clause
     if "?" in message or "？" in message or any(_QUESTION.search(part) for part in clauses(message)):
