@@ -10,6 +10,7 @@ import pytest
 from kotaemon_like import registry
 from kotaemon_like.chat import CitationEvent, DoneEvent, TokenEvent
 from kotaemon_like.retrievers.translate import QueryTranslator, read_glossary
+from kotaemon_like.stores.analyzer import term_overlap
 
 from .conftest import copy_pdf, write_config
 
@@ -43,6 +44,24 @@ def test_found_counts_whole_words_not_characters(translator):
     # shares the characters 软, 件, 升 but none of the words
     assert translator.found(question, ["软件开发的升学考试"]) == 0.0
     assert translator.found(question, ["How do I put a package on hold?"]) == 0.0
+
+
+def test_terms_join_the_characters_the_dictionary_leaves_alone(translator):
+    # 键线式 ("skeletal formula") and 最简式 are no dictionary words: 键 + 线 + 式 is one term of the question
+    assert translator.terms("键线式还有什么别的叫法") == ["键线式", "叫法"]  # 还有, 什么, 别的: function words
+    assert translator.terms("最简式的英文叫啥") == ["最简式", "英文"]
+    assert translator.found("最简式的英文叫啥", ["又称简式、最简\n式"]) == 0.5  # a line-wrap space is no gap
+
+
+INCHI = "国际化合物标识（InChl）\n是由国际纯粹与应用化学联合会和国家标准技术研究所联合制定\n的。https://github.com/IUPAC-InChI/InChI"
+
+
+def test_relevance_of_chinese_text_counts_the_questions_words(translator):
+    question = "InChI 除了IUPAC之外还有哪个机构一起制定的"  # 机构, 制定, inchi, iupac: all but 机构 are there
+    assert translator.relevance(question, INCHI) == 0.75
+    assert term_overlap(question, INCHI) < 0.4  # its character bigrams across words (构一, 起制) are nowhere
+    assert translator.relevance("画键线式", "用键线式表示的结构") == 0.75  # a term counts by its longest part found
+    assert translator.relevance("你们的包裹一般用哪家快递发", INCHI) < 0.4  # 家 alone, of 国家
 
 
 def test_the_glossary_gives_the_sense_manuals_use(translator):
@@ -142,3 +161,14 @@ def test_english_and_chinese_over_chinese_are_untouched(faq_base):
     off = registry.build_chat(with_retriever(faq_base, translate=False)).retriever
     for question in ("How do I put a package on hold?", "什么是实验式？"):
         assert [h.chunk.id for h in on.retrieve(question)] == [h.chunk.id for h in off.retrieve(question)]
+
+
+@pytest.mark.slow
+@pytest.mark.shared_data
+def test_chinese_question_over_chinese_text_is_answered_by_its_words(faq_base):
+    engine = registry.build_chat(faq_base)
+    # terms the dictionary splits (键线式) or words whose bigrams across them no page holds: no refusal
+    for question, fact in (("键线式还有别的名称吗", "骨架式"), ("InChI 是哪几个机构一起制定的", "国家标准技术研究所"),
+                           ("画键线式的时候碰到三键怎么办", "键线式")):
+        text, pages, answered = ask(engine, question)
+        assert answered and pages and set(pages) <= {1, 2} and fact in text.replace(" ", ""), (question, text)

@@ -15,7 +15,8 @@ weights in reciprocal rank fusion. bench/retrieval.py measures both against the 
 
 With `translate: true` a Chinese query is also searched through its English dictionary gloss (translate.py),
 both lists, weighted by how little of the Chinese query the Chinese keyword list found: a Chinese question
-about English documents finds them, while Chinese text that answers in Chinese keeps the ranking.
+about English documents finds them, while Chinese text that answers in Chinese keeps the ranking. The Chinese
+text found then has the relevance of the question's dictionary words to it (QueryTranslator.relevance).
 """
 
 from __future__ import annotations
@@ -136,6 +137,13 @@ class HybridRetriever:
         return [ScoredChunk(h.chunk, h.score, overlap(query, h.chunk.text), h.similarity)
                 for h in hits if self._readable(h.chunk.text)]
 
+    def _chinese(self, query: str, hits: list[ScoredChunk]) -> list[ScoredChunk]:
+        """The hits, those the embedder cannot read (Chinese) with the relevance of the question's Chinese words
+        to them, not of its character bigrams."""
+        relevance = self.translator.relevance
+        return [h if self._readable(h.chunk.text) else
+                ScoredChunk(h.chunk, h.score, relevance(query, h.chunk.text), h.similarity) for h in hits]
+
     def unembedded(self, query: str, keyword_hits: list[ScoredChunk], vector_hits: list[ScoredChunk]) -> list[ScoredChunk]:
         """The best keyword hits that the vector store has no vector for yet, scored by their cosine to the query,
         measured now: without it a file being indexed would compete with its keyword score alone."""
@@ -156,6 +164,9 @@ class HybridRetriever:
         k = k or self.params.top_k
         n = max(self.params.candidates, k)
         keyword_hits = self.keyword.candidates(query, n, filter)
+        gloss = self.translator.gloss(query) if self.translator is not None else None
+        if gloss:
+            keyword_hits = self._chinese(query, keyword_hits)
         w_vector, w_keyword = self.weights(query, keyword_hits)
         lists = [(w_keyword, keyword_hits)]
         if w_vector > 0:
@@ -164,7 +175,6 @@ class HybridRetriever:
             if extra:  # ranked by cosine among the stored ones (rank fusion reads the order)
                 vector_hits = sorted(vector_hits + extra, key=lambda h: h.score, reverse=True)
             lists.append((w_vector, vector_hits))
-        gloss = self.translator.gloss(query) if self.translator is not None else None
         if gloss:
             lists.extend(self.gloss_lists(query, gloss, keyword_hits, n, filter))
         fused = score_fusion(lists) if self.params.fusion == "score" else rrf(lists, self.params.rrf_k)

@@ -32,21 +32,23 @@ _NOT_A_MEANING = re.compile(
     r"used in|Japanese variant|erhua variant|(archaic|dialect|old)\b|lit\.|fig\.|pr\. )", re.IGNORECASE
 )
 # Chinese words that only ask or point: dropped before the dictionary is consulted
-_QUESTION_WORDS = ZH_STOP_WORDS | frozenset("一不让给只上到用多对被去把从向几次成些每得着过想里")| frozenset(
+_QUESTION_WORDS = ZH_STOP_WORDS | frozenset("一不让给只上到用多对被去把从向几次成些每得着过想里叫")| frozenset(
     "一个 一些 这个 那个 这些 那些 怎么样 怎样才能 为何 是不是 有没有 能不能 可不可以 一下 自己 应该 时候 东西 还是 已经 "
     "就是 但是 因为 所以 如果 然后 或者 以及 关于 对于 通过 进行 之后 之前 以后 以前 的话 一共 请问 到底 究竟 大概 "
-    "几个 哪天 哪年 多长时间 多少个 什么时候 何时 多久 干什么 是什么 怎么回事 用来 叫什么 叫做 一下子 这样 那样 这种 那种 那个".split()
+    "几个 哪天 哪年 多长时间 多少个 什么时候 何时 多久 干什么 是什么 怎么回事 用来 叫什么 叫做 一下子 这样 那样 这种 那种 那个 "
+    "除了 之外 还有 一起 别的 里面 怎么办".split()
 )
 # question words and the English question they ask; the first one found opens the gloss
 _ASKS = {
     **dict.fromkeys("多少 几个 几 多少个".split(), "how many"), **dict.fromkeys("多久 多长时间".split(), "how long"),
     **dict.fromkeys("哪年 何时 什么时候 哪天".split(), "when"), "谁": "who", **dict.fromkeys("为什么 为何 怎么回事".split(), "why"),
-    **dict.fromkeys("怎么 如何 怎样 怎么样 怎样才能".split(), "how"), **dict.fromkeys("哪里 哪儿".split(), "where"),
+    **dict.fromkeys("怎么 如何 怎样 怎么样 怎样才能 怎么办".split(), "how"), **dict.fromkeys("哪里 哪儿".split(), "where"),
     **dict.fromkeys("哪个 哪些".split(), "which"), **dict.fromkeys("什么 啥 是什么".split(), "what"),
 }
 _CHEAP = 0.9  # the cost of a function word in segmentation: on a tie, 代号+叫 beats 代+号叫 (howl)
 _PARTICLES = frozenset("的了着")
 _MAX_WORD = 8  # longest dictionary entry tried, in characters
+_WRAP = re.compile(r"(?<=[\u3400-\u9fff])\s+(?=[\u3400-\u9fff])")  # a PDF's line-wrap space inside Chinese text
 
 
 def _dictionary_file():
@@ -158,6 +160,15 @@ def _is_function_word(word: str) -> bool:
     return word in _QUESTION_WORDS or (len(word) == 1 and word in ZH_STOP_CHARS)
 
 
+def _longest_part(word: str, text: str) -> int:
+    """Length of the longest run of `word`'s characters found together in `text`."""
+    best = 0
+    for i in range(len(word)):
+        while i + best < len(word) and word[i : i + best + 1] in text:
+            best += 1
+    return best
+
+
 def latin_words(text: str) -> list[str]:
     """The words of `text` written in Latin script or digits (names, versions, commands), in order."""
     return _LATIN.findall(text)
@@ -183,13 +194,41 @@ class QueryTranslator:
         """The Chinese content words of `text`, in order, without function and question words."""
         return [word for word in self.words(text) if not _is_function_word(word)]
 
+    def terms(self, text: str) -> list[str]:
+        """The Chinese content words of `text`, a run of single characters the dictionary does not join taken as
+        one term: a document's own compounds (键线式, "skeletal formula") are rarely dictionary words."""
+        out: list[str] = []
+        for run in _HAN_RUN.findall(text):
+            joined = False  # whether the last term is a run of single characters still open
+            for word in self.glossary.segment(run):
+                if _is_function_word(word):
+                    joined = False
+                elif len(word) == 1 and joined:
+                    out[-1] += word
+                else:
+                    out.append(word)
+                    joined = len(word) == 1
+        return out
+
     def found(self, text: str, passages: list[str]) -> float:
-        """The largest share of `text`'s Chinese content words that one of `passages` contains (1.0 when it has
-        none): single characters match almost any Chinese text, whole words only the text on the same topic."""
-        words = [w for w in self.content_words(text) if len(w) > 1] or self.content_words(text)
+        """The largest share of `text`'s Chinese terms that one of `passages` contains (1.0 when it has none):
+        single characters match almost any Chinese text, whole words only the text on the same topic."""
+        words = [w for w in self.terms(text) if len(w) > 1] or self.terms(text)
         if not words:
             return 1.0
-        return max((sum(w in p for w in words) / len(words) for p in passages), default=0.0)
+        return max((sum(w in _WRAP.sub("", p) for w in words) / len(words) for p in passages), default=0.0)
+
+    def relevance(self, question: str, text: str) -> float:
+        """Share (0..1) of the question's Chinese terms and Latin-script terms that Chinese `text` holds, a term
+        by the longest part of it found (键线式 in 画键线式): the keyword relevance of Chinese text, whose
+        character bigrams across two words ("况下" of 情况下) no passage is expected to hold."""
+        wanted = self.terms(question)
+        latin = query_terms(" ".join(latin_words(question)))
+        if not wanted and not latin:
+            return 0.0
+        flat, present = _WRAP.sub("", text), set(terms(text))
+        score = sum(_longest_part(w, flat) / len(w) for w in wanted) + sum(t in present for t in latin)
+        return score / (len(wanted) + len(latin))
 
     def overlap(self, question: str, text: str) -> float:
         """Share (0..1) of the question's glossed Chinese words that `text` translates, and of its words in Latin
