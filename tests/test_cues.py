@@ -133,3 +133,9 @@ def test_asking_for_the_service_itself_is_no_capability_question(message):
 
 def test_a_colon_ends_a_clause():
     assert clauses("log this: the strap snapped") == ["log this", "the strap snapped"]
+
+
+def test_a_case_named_another_way_than_my_keeps_a_what_question_open():
+    # "what's happening with 43318": the order number (found by a plugin's patterns) names the customer's own case
+    assert asks_for_information("what's happening with 43318") and not asks_for_information("what's happening with 43318", own=True)
+    assert asks_for_information("what does 'processing' mean for 43318?", own=True)

@@ -133,3 +133,30 @@ def test_no_request_form_matches_an_empty_or_idle_message(box):
     for name, plugin in box.plugins().items():
         for form in plugin.spec.cls.intents:
             assert not any(re.search(form, text, re.IGNORECASE) for text in ("", "hello", "thanks", "你好")), (name, form)
+
+
+@pytest.mark.parametrize("message", [
+    # the customer's own case named by its number, in any words, when the message does not ask how things work
+    "31555 still says processing, what's going on", "31555，现在啥进展",
+])
+def test_a_named_case_routes_whatever_its_words(box, message):
+    decision = box.route(message, knowledge=0.9)
+    assert decision is not None and decision.name == "order_status" and decision.arguments == {"order_id": "31555"}
+
+
+def test_a_named_case_in_a_question_about_what_is_possible_stays_with_the_knowledge_base(box):
+    assert box.route("Can I cancel order 31555 after it has shipped?", knowledge=0.5) is None
+    assert box.route("What does the status 'processing' mean for 31555?", knowledge=0.5) is None
+
+
+def test_a_counter_example_contained_in_a_longer_request_does_not_veto_its_request_form(box):
+    # every term of the counter-example "发货需要几天" is in the message, which still asks after the customer's shoes
+    assert box.route("前几天买的跑鞋怎么还没发货").name == "order_status"
+
+
+@pytest.mark.parametrize("message", [
+    "Can I collect my order from a parcel shop instead of home delivery?", "Can my order be delivered to a locker instead?",
+    "客服可以帮我改订单吗，还是要自己在账户里改",
+])
+def test_a_question_about_what_is_possible_is_no_request_though_a_request_form_matches(box, message):
+    assert box.route(message) is None

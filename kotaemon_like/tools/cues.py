@@ -156,11 +156,13 @@ def conditional_question(message: str) -> bool:
     return ("?" in message or bool(_QUESTION.search(message))) and bool(_CONDITION.search(_WHETHER.sub(" ", message)))
 
 
-def asks_for_information(message: str) -> bool:
-    """Whether the message asks for general information (how to, what is, what if) rather than for an action."""
+def asks_for_information(message: str, own: bool = False) -> bool:
+    """Whether the message asks for general information (how to, what is, what if) rather than for an action.
+
+    `own`: the message names the customer's own case another way than "my" (an order number the plugin found)."""
     if _HOW_TO.search(message) or conditional_question(message) or asks_capability(message):
         return True
-    return bool(_INFORMATION.search(message)) and not _POSSESSIVE.search(message)
+    return bool(_INFORMATION.search(message)) and not own and not _POSSESSIVE.search(message)
 
 
 def request_cue(message: str) -> bool:

@@ -69,15 +69,21 @@ class Match:
     cue: bool  # the message speaks of the customer's own case or asks for something
     intent: bool = False  # the message asks for the plugin's action in one of its declared request forms
     information: bool = False  # the message asks for general information ("how do I ...", "do I get ...")
+    identified: bool = False  # its patterns found everything it requires: the message names the customer's own case
 
     def bar(self, threshold: float, knowledge: float | None) -> float | None:
         """The lowest similarity that routes to this plugin, or None when nothing would."""
         if self.argument or self.cue or self.intent:
             # a look-alike question vetoes; against a request form only when the message nearly copies it ("agent"
             # is closer to "what does the agent program do" than to "connect me to an agent", and still asks for one)
-            if self.support <= self.counter_support and (not self.intent or self.counter_support >= STRONG):
+            # (a counter-example all of whose terms a longer message contains, "发货需要几天" in "前几天买的跑鞋怎么还没发货",
+            # is no copy of it: against a request form or a named case only the similarity of the whole message counts)
+            named = self.identified and not self.information
+            if self.support <= self.counter_support and (not (self.intent or named) or self.counter >= STRONG):
                 return None
-            if self.intent:
+            if self.intent or named:
+                # the customer's own case, named ("58213这单现在啥情况", "'processing' since 5 days for 43318"), in a message
+                # that does not ask what is possible or how things work, is a request whatever its words
                 # the request form says what the customer wants, on its own: similarity says nothing about "operator"
                 # or "叫你们经理来" (no word in common with any example), and the knowledge base's relevance (high for
                 # any short message sharing a word with the documents) does not outweigh it
@@ -148,7 +154,9 @@ class ToolRouter:
         routable = {n: s for n, s in plugins.items() if s.cls.examples}
         if not routable:
             return {}
-        cue, information, permission = request_cue(message), asks_for_information(message), asks_permission(message)
+        cue, permission = request_cue(message), asks_permission(message)
+        # a named case (an order number) is the customer's own, as "my" is: "what's happening with 43318" asks about it
+        information = {own: asks_for_information(message, own=own) for own in (False, True)}
         if self.embedder is None or has_cjk(message):
             similar, support = _lexical, _containment
         else:
@@ -157,11 +165,13 @@ class ToolRouter:
         for n, s in routable.items():
             examples, counters = s.cls.examples, s.cls.counter_examples
             intent = states_intent(message, s.cls.intents)
+            found = s.cls.match_patterns(message)
+            identified = bool(found) and set(s.required) <= set(found)
             # "can I pay my order by bank transfer?" asks what is possible, unless in the plugin's own request form
-            asks = information or (permission and not intent)
+            asks = information[identified] or (permission and not intent)
             matches[n] = Match(similar(message, examples), similar(message, counters),
                                support(message, examples), support(message, counters),
-                               bool(s.cls.match_patterns(message)), cue and not asks, intent, asks)
+                               bool(found), cue and not asks, intent, asks, identified)
         return matches
 
     def scores(self, message: str, plugins: Mapping[str, PluginSpec]) -> dict[str, float]:
