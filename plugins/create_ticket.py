@@ -10,7 +10,7 @@ from pydantic import Field
 from kotaemon_like.tools import ToolContext, ToolError, ToolPlugin
 
 # a faulty item, as a customer describes it
-_FAULT = (r"\b(?:broken|broke|damaged|defective|faulty|cracked|smashed|shattered|crushed|dented|bent|chipped|scratched|torn|ripped|leaks|leaking|dead|melted|stopped\s+working|snapped|(?:came|fell|broke)\s+(?:off|apart)|stops\s+(?:working|after|every)|keeps\s+(?:stopping|turning\s+off|cutting\s+out)|cuts\s+out|overheat(?:s|ing)?|smells?\s+(?:of\s+)?burn(?:ing|t)"
+_FAULT = (r"\b(?:broken|broke|damaged|defective|faulty|cracked|smashed|shattered|crushed|dented|bent|chipped|scratched|torn|ripped|leaks|leaking|dead|melted|stopped\s+working|snapped|(?:came|fell|broke)\s+(?:off|apart)|stops\s+(?:working|after|every)|keeps\s+(?:stopping|turning\s+off|cutting\s+out)|cuts\s+out|overheat(?:s|ing)?|smells?\s+(?:of\s+|like\s+)?(?:[\w-]+\s+)?(?:burn(?:ing|t)|smoke|gas)"
           r"|sparks|sparking|smokes|smoking|rattles|rattling|mak(?:es|ing)\s+(?:an?\s+)?(?:[\w-]+\s+)?noise|buzz(?:es|ing)|beep(?:s|ing)|shows?\s+(?:an?\s+)?error"
           r"|crackl\w+|hiss(?:es|ing)|flicker\w*|caught\s+fire|on\s+fire|burn(?:t|ed)\s+out|exploded|blew\s+up|short[- ]?circuited|fell\s+apart"
           r"|(?:does\s*n[o']?t|doesnt|do\s*n[o']?t|dont|won'?t|not)\s+(?:work|working|turn\s+on|start|charge|cool|cooling|heat|heating|charging"
@@ -18,7 +18,7 @@ _FAULT = (r"\b(?:broken|broke|damaged|defective|faulty|cracked|smashed|shattered
 _FAULT_ZH = (r"(?:坏了|碎了|摔坏|摔碎|摔裂|压坏|压碎|压扁|断了|烧坏|着火|起火|少了|缺了|少发|漏发|歪了|是歪的|变形|刮花|刮坏|弄坏|弄脏"
              r"|弄丢|有(?:个|一个|好几个|几个)?(?:洞|破洞|裂缝|裂痕|污渍|划痕)|破了|开线|掉色|褪色|生锈|发霉|重复扣款|扣了两次|多扣"
              r"|有问题|出问题|出了问题|划痕|划伤|凹陷|是碎的|是坏的|是破的|是裂的|裂了|裂开|烧了|冒烟|漏水|漏电|漏了|故障|质量问题"
-             r"|不能用|用不了|不工作|开不了机|打不开|发错|破损|损坏|坏掉|没声音|没反应|不亮|失灵|死机"
+             r"|不能用|用不了|不工作|开不了机|打不开|发错(?:货|了|东西)?|破损|损坏|坏掉|没声音|没反应|不亮|失灵|死机"
              r"|充不(?:了|进)电|不能充电|不制冷|不加热|不出水)")
 # damage done in delivery, or an item as it arrived: "the lamp is smashed", "the vase arrived in pieces"
 _DAMAGED = r"(?:cracked|smashed|shattered|dented|crushed|chipped|ruined|soaked|melted|in\s+pieces|snapped\s+in\s+(?:half|two))"
@@ -129,6 +129,14 @@ class CreateTicket(ToolPlugin):
         rf"{_FAULT}.{{0,40}}\b(?:need|want|please|pls|plz|can\s+you|could\s+you)\b.{{0,15}}\b(?:fix|repair|replace|replacement|exchange|sort"
         r"|deal\s+with|handle|look\s+into)",
         rf"{_FAULT_ZH}.{{0,12}}(?:处理|修|换|解决|退)",
+        # a fault, then what it needs: "the vacuum smells like burning plastic, this needs looking at"
+        rf"{_FAULT}.{{0,60}}\b(?:needs?|wants?)\s+(?:looking\s+at|attention|(?:to\s+be\s+)?(?:fixed|fixing|repaired|checked|checking|sorted"
+        r"|replaced|replacing|looked\s+at))\b",
+        # "log this: the strap snapped": asking that what follows be put on record
+        r"^\W*(?:please\s+)?(?:log|report|record|file|register|escalate|note)\s+(?:this|it|that)(?:\s+(?:please|pls|plz))?\s*[:\-\u2013\u2014]",
+        # what came is not what the customer bought: "I received a blue kettle but paid for the red one", "我买的是黑色椅子，寄来的是白色凳子"
+        r"\b(?:received|got|sent\s+(?:me|us)|delivered|came\s+with)\b.{0,40}\bbut\s+(?:i|we)\s+(?:ordered|paid\s+for|bought|asked\s+for|chose)\b",
+        r"(?:买|订|要|下单|选)的(?:是|明明是).{1,15}?(?:寄来|送来|收到|发来|到手|给我发|发过来)的(?:是|却是|成了|变成)",
     )
     # Linear on any input: a match may only start where a run of its characters starts (the
     # lookbehinds), and every repeat is bounded, so a long run of letters is scanned once, not once per letter.

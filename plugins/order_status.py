@@ -28,17 +28,27 @@ _OWN = (r"(?:\b(?:my|our)\b|^\W*(?:the\s+)?order\s+(?:for|of|with)\b|\b(?:i|we)\
 # ...and asking where it is or how far it got ("has it been posted?", "still in the warehouse", "what's the ETA")
 _PROGRESS = (r"\b(?:where(?:'s|s|\s+is|\s+are)|where\s+(?:on\s+earth|in\s+the\s+world|the\s+(?:hell|heck))\s+(?:is|are)|where\s*abouts"
              r"|how(?:'s|s|\s+is|\s+are)\b.{0,30}\b(?:going|coming\s+along|getting\s+on)"
-             r"|arrived?|arriving|shipped|dispatched|posted|sent\s+out|gone\s+out|go\s+out|went\s+out"
+             r"|arrived?|arrives|arriving|coming|shipped|dispatched|posted|sent\s+out|gone\s+out|go\s+out|went\s+out"
+             # nothing came of it yet: "ordered a mat a week ago, nothing yet", "hasn't shown"
+             r"|nothing\s+(?:yet|so\s+far|since|has\s+(?:come|arrived|shown\s+up|turned\s+up))|still\s+nothing|no\s+sign"
+             r"|(?:has|have)\s*n[o']?t\s+(?:yet\s+)?(?:shown|come|arrived|turned\s+up)"
+             # what the shipment is asked after by: "the carrier and tracking code for the stand I ordered"
+             r"|carrier|courier\s+(?:name|details)|delivery\s+date"
              r"|left\s+(?:the|your)|warehouse|depot|on\s+(?:its|their|the)\s+way|out\s+for\s+delivery|eta|status|(?:any|an|no)\s+(?:updates?|news)"
              r"|update\s+on|(?:any|no)\s+(?:movement|progress|info(?:rmation)?)|delayed|postponed|pushed\s+back|rescheduled|late"
              r"|still\s+processing|in\s+transit|stuck|nowhere|tracking|(?:is|was|were|are)\s+due|expecting"
              r"|taking\s+(?:forever|ages|so\s+long|too\s+long|a\s+long\s+time)"
              r"|heard\s+(?:anything|nothing)|what\s+happened\s+to|turned\s+up|shown\s+up|get\s+here|be\s+here|(?:not|n't)\s+here"
              r"|been\s+(?:sent|posted|shipped|dispatched))\b")
+# the same in Chinese: the customer's own purchase ("我的", "我那件", "买的", "拍的", "下的单")...
+_OWN_ZH = r"(?:我(?:们)?(?:的|那|这)|(?:买|订|下单|购买|网购|拍|抢)的|下的单)"
+# ...and how far it got, or that nothing came of it ("发了没", "到现在没影", "没消息", "催一下")
+_PROGRESS_ZH = (r"(?:发货|发出|发了|寄出|出库|到哪|在哪|到了[吗没]|送到|送来|物流|到货|动静|进度|没到|没收到|还没到|没更新|不更新|没动|卡住"
+                r"|延迟|迟迟|没影|没消息|没有消息|没信儿|催)")
 # ...unless it reports a problem with it (a ticket) or speaks of something no order is (a refund, a file, the package manager)
 _NOT_PROGRESS = (r"\b(?:damag\w*|insur\w*|broken|cracked|smashed|shattered|faulty|defective|missing|wrong|complain\w*|ruined|torn|dented|leak\w*"
                  r"|refund\w*|password|account|invoice|warranty|bug|install\w*|upgrad\w*|apt|dpkg|aptitude|repositor\w*|kernel|mirror"
-                 r"|files?|folders?|director(?:y|ies)|config\w*|settings?|logs?|stored|kept|located|saved|cache|e-?mails?|confirmation|codes?|payments?|cards?|charges?)\b")
+                 r"|files?|folders?|director(?:y|ies)|config\w*|settings?|logs?|stored|kept|located|saved|cache|e-?mails?|confirmation|(?<!tracking\s)codes?|payments?|cards?|charges?)\b")
 
 STATUS_TEXT = {
     "processing": "is being prepared and has not shipped yet",
@@ -105,8 +115,9 @@ class OrderStatus(ToolPlugin):
         # waiting for it is the customer's own order too: "still haven't received the rice cooker"
         rf"^(?!.*{_NOT_PROGRESS}).*(?:n't|\bnot|\bnever|\byet\s+to)\s+(?:received|receive|gotten|got)\s+(?:the|my|our|it|them|a|an|any)\b",
         # the same in Chinese: the customer's own purchase ("我的", "买的", "下的单") and how far it got ("发货没有", "到哪了")
-        r"^(?!.*(?:退款|退货|坏|碎|裂|投诉|错|少了|破|漏|怎么办|软件|安装|升级|什么(?!时候)|是否|哪家|哪个|(?:能|会).{0,10}吗))(?=.*(?:我(?:们)?的|(?:买|订|下单|购买|网购)的|下的单))"
-        r".*(?:发货|发出|寄出|出库|到哪|在哪|到了[吗没]|送到|送来|物流|到货|动静|进度|没到|没收到|还没到|没更新|不更新|没动|卡住|延迟|迟迟)",
+        r"^(?!.*(?:退款|退货|坏|碎|裂|投诉|错|少了|破|漏|怎么办|软件|安装|升级|什么(?!时候)|是否|哪家|哪个|(?:能|会).{0,10}吗))"
+        rf"(?=.*{_OWN_ZH})"
+        rf".*{_PROGRESS_ZH}",
         rf"\bwhere(?:\s+the\s+(?:hell|heck|fuck))?(?:'s|s|\s+is|\s+are|\s+has)?\s+(?:my|our)\s+(?:(?:\w+\s+){{0,2}}{_THINGS}|\w+\W*$)",
         # "where's the stuff I ordered", "when does what we bought arrive": the customer's own purchase
         r"\b(?:where(?:'s|s)?|when)\b.{0,30}\b(?:i|we)\s+(?:ordered|bought|purchased|paid\s+for)\b",

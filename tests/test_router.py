@@ -100,6 +100,16 @@ INTENT_REQUESTS = [
     ("Is anybody available to talk right now?", "handoff_to_human"),
     ("前天订的耳机怎么还没到", "order_status"),
     ("有人可以跟我聊一下吗", "handoff_to_human"),
+    # the customer's own purchase and how far it got (or that nothing came of it), a fault and what it needs, what came
+    # instead of what was bought, a person asked to talk: small vocabularies combined, not phrases
+    ("bought a desk lamp last week and still nothing, could you look", "order_status"),
+    ("is my parcel coming today?", "order_status"),
+    ("我那双靴子发了没", "order_status"),
+    ("上个月拍的沙发到现在没影", "order_status"),
+    ("the heater smells of smoke, it needs checking", "create_ticket"),
+    ("report this: the lid came off the first day", "create_ticket"),
+    ("订的是蓝色的，寄来的却是红色的", "create_ticket"),
+    ("请派一位客服跟我聊一下", "handoff_to_human"),
 ]
 INFORMATION_QUESTIONS = [
     "How do I file a bug ticket against a package?",
