@@ -88,6 +88,15 @@ def test_overlap_counts_latin_words_and_each_sense_by_its_share(translator):
     assert translator.overlap("你们的客服电话是多少", "For service information, telephone 562-797-1717") == 0.75
 
 
+def test_overlap_counts_every_sense_the_glossary_gives(translator):
+    # 报 is "error" first (报错), but a customer's 报 also says what a manual calls a message
+    question = "编译的时候报 cannot find -lfoo 是怎么回事"
+    assert translator.overlap(question, "Why do I get ”ld: cannot find -lfoo” messages when compiling programs?") == 1.0
+    # 查看 "see", 当前 "current" (CC-CEDICT: "the present time"); 转移 ("shift") is the word left untranslated
+    text = "Run dpkg-divert --list to see which diversions are currently active on your system."
+    assert translator.overlap("怎么查看当前系统里有哪些 dpkg-divert 转移", text) == pytest.approx(0.8)
+
+
 @pytest.fixture(scope="module")
 def faq_base(tmp_path_factory):
     """The Debian FAQ (English) and a Chinese PDF indexed with the default config."""

@@ -246,7 +246,9 @@ class QueryTranslator:
         """Per content word (then per word in Latin script), the content terms of each English sense kept."""
         out = []
         for word in self.content_words(question):
-            meanings = self.glossary.meanings(word)[: 1 if len(word) == 1 else self.senses]
+            meanings = self.glossary.meanings(word)
+            if word not in self.glossary.domain:  # the glossary's senses are all a manual's; CC-CEDICT's first few
+                meanings = meanings[: 1 if len(word) == 1 else self.senses]
             senses = tuple(found for m in meanings if (found := frozenset(t for t in query_terms(m) if t.isascii())))
             if senses:
                 out.append(senses)
