@@ -127,3 +127,16 @@ def test_a_command_in_capitals_is_quoted_and_a_numbered_title_is_a_heading(pdfs)
     quoted = [s for part in parts for s in part.sentences]
     assert any(s.endswith("manage RCAC rules: CHGFCNUSG FCNID(QIBM_DB_SECADM) USER(HBEDOYA) USAGE(*ALLOWED)")
                for s in quoted)
+
+
+@pytest.mark.slow
+def test_a_short_sentence_after_the_best_one_is_quoted_with_it(faq, embedder):
+    # "Use apt-get instead." shares nothing with the question; it says what the closest sentence leaves open
+    text = faq[50][faq[50].index("Note that aptitude is not the recommended tool") :][:700]
+    question = "is aptitude the tool to move to the next debian release?"
+    sources = [ScoredChunk(Chunk("faq.pdf#p50:3", text, "faq.pdf", 50), 0.7, 0.7)]
+    two = ExtractiveGenerator.Params(max_sentences=2)  # room for the best sentence and one more
+    answer = "".join(ExtractiveGenerator(two, embedder=embedder).stream(question, sources))
+    assert answer.startswith("Note that aptitude is not the recommended tool") and "Use apt-get instead. [1]" in answer
+    alone = ExtractiveGenerator(two.model_copy(update={"short_sentence": 0}), embedder=embedder)
+    assert "Use apt-get instead" not in "".join(alone.stream(question, sources))

@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 
 # a sentence opening with these words leans on the one before it
 _REFERS_BACK = re.compile(r"^(?:this|these|that|those|it|its|they|their|such|then|thus|so|however|therefore|also|"
-                          r"to take advantage of (?:it|this))\b", re.IGNORECASE)
+                          r"for example|for instance|instead|otherwise|to take advantage of (?:it|this))\b",
+                          re.IGNORECASE)
 
 
 @dataclass
@@ -62,6 +63,7 @@ class ExtractiveGenerator:
         heading_match: float = Field(0.55, ge=0, le=1)  # a FAQ heading this close to the question answers it
         min_coverage: float = Field(0.8, ge=0, le=1)  # embedder must know this share of tokens to be trusted
         heading_context: float = Field(0.5, ge=0, le=1)  # weight of the shared terms counted with the heading
+        short_sentence: int = Field(40, ge=0)  # a sentence shorter than this after the best one is quoted with it
 
     name = "extractive"
     reads_system_messages = False  # it quotes the sources; instructions cannot change what they say
@@ -192,17 +194,24 @@ class ExtractiveGenerator:
             return self._distinct(ranked)
         return self._distinct([*self._passage(ranked[0], found), *ranked])
 
-    @staticmethod
-    def _passage(best: Candidate, found: list[Candidate]) -> list[Candidate]:
-        """The best sentence, and the one before it when it refers back to it ("To take advantage of it, use
-        ...", "This word is a contraction of ..."): quoted alone it would not say what it speaks of."""
-        if not _REFERS_BACK.match(best.text):
-            return [best]
+    def _passage(self, best: Candidate, found: list[Candidate]) -> list[Candidate]:
+        """The best sentence, the one before it when it refers back to it ("To take advantage of it, use
+        ...", "This word is a contraction of ..."): quoted alone it would not say what it speaks of; and the
+        one after it when that one carries it on ("Use apt-get instead.", "Therefore, ...", "(It is not ...)"):
+        a sentence that names a thing is often followed by the one that says what the question asks of it."""
         text = sorted((c for c in found if c.group == best.group), key=lambda c: (c.depth, c.number, c.position))
         text = list(dict.fromkeys(c.text for c in text))  # overlapping chunks repeat sentences
         at = text.index(best.text)
-        before = [c for c in found if at > 0 and c.text == text[at - 1]]
-        return [best, *before[:1]]
+        before = [c for c in found if at > 0 and c.text == text[at - 1]] if _REFERS_BACK.match(best.text) else []
+        after = [c for c in found if at + 1 < len(text) and c.text == text[at + 1] and self._carries_on(c.text)]
+        return [best, *before[:1], *after[:1]]
+
+    def _carries_on(self, sentence: str) -> bool:
+        """Whether a sentence leans on the one before it: it refers back, or is too short to stand alone."""
+        opens = sentence.lstrip("(")[:1]
+        if not (opens.isupper() or opens.isdigit()):  # "* or linux.*.": the tail of a sentence, not one
+            return False
+        return bool(_REFERS_BACK.match(sentence.lstrip("(")) or len(sentence) < self.params.short_sentence)
 
     def evidence(self, question: str, sources: Sequence[ScoredChunk]) -> tuple[float, float]:
         """How well the answer these sources give holds up: the cosine of the sentence closest to the question
