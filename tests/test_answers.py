@@ -258,3 +258,15 @@ def test_the_answer_is_judged_against_the_sentences_that_ask():
     assert asked("我叫张三，订单已经收到了。保修期多长？") == "保修期多长？"
     assert asked("can I delete the downloaded .deb files after installing?").startswith("can I delete")
     assert asked("my wifi card doesnt work with linux, help") == "my wifi card doesnt work with linux, help"
+
+
+@pytest.mark.slow
+def test_rare_question_words_outweigh_common_ones(faq, embedder):
+    # "stable" and "debian" are in many sentences of the two pages; "djbdns" in the one that answers
+    question = "is djbdns packaged for debian stable?"
+    sources = [source(faq[13], 13), source(faq[27], 27)]
+    answer = "".join(ExtractiveGenerator(ExtractiveGenerator.Params(max_sentences=2), embedder=embedder)
+                     .stream(question, sources))
+    assert "djbdns is available in sid (unstable) only" in answer
+    plain = ExtractiveGenerator(ExtractiveGenerator.Params(max_sentences=2, rare_terms=False), embedder=embedder)
+    assert "djbdns is available" not in "".join(plain.stream(question, sources))

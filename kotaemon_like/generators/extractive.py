@@ -9,6 +9,7 @@ A question the embedder cannot read is ranked against English sentences through 
 from __future__ import annotations
 
 import logging
+import math
 import re
 from dataclasses import dataclass
 from typing import Iterator, Sequence
@@ -20,7 +21,7 @@ from ..components import Embedder, Message, ScoredChunk
 from ..retrievers.continuation import CONTINUES
 from ..retrievers.gate import asked, term_share
 from ..retrievers.translate import QueryTranslator
-from ..stores.analyzer import term_overlap
+from ..stores.analyzer import query_terms, term_overlap, terms
 from .passages import carry_over, is_quotable, sections, strip_overlap
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,21 @@ class Candidate:
     score: float = 0.0
 
 
+def rarity(query: str, texts: Sequence[str]) -> dict[str, float]:
+    """Weight of each content term of `query`: the rarer among `texts` (the candidate sentences), the more a
+    sentence holding it says about the question ("subscribe" over "debian" in a FAQ about Debian)."""
+    bags = [set(terms(t)) for t in texts]
+    return {t: math.log(1 + (len(bags) + 1) / (1 + sum(t in b for b in bags))) for t in query_terms(query)}
+
+
+def weighted_overlap(weights: dict[str, float], text: str) -> float:
+    """Share of the weight of the query's terms (see `rarity`) found in `text`; with equal weights, the share
+    of its terms (`term_overlap`)."""
+    total = sum(weights.values())
+    present = set(terms(text))
+    return sum(w for t, w in weights.items() if t in present) / total if total else 0.0
+
+
 def sentences(text: str, min_chars: int = 12) -> list[str]:
     """The quotable sentences of a chunk, in order."""
     return [s for section in sections(text) for s in section.sentences if is_quotable(s, min_chars)]
@@ -63,6 +79,7 @@ class ExtractiveGenerator:
         heading_match: float = Field(0.55, ge=0, le=1)  # a FAQ heading this close to the question answers it
         min_coverage: float = Field(0.8, ge=0, le=1)  # embedder must know this share of tokens to be trusted
         heading_context: float = Field(0.5, ge=0, le=1)  # weight of the shared terms counted with the heading
+        rare_terms: bool = True  # shared terms weighted by their rarity among the sentences (False: a plain share)
         short_sentence: int = Field(40, ge=0)  # a sentence shorter than this after the best one is quoted with it
 
     name = "extractive"
@@ -131,10 +148,13 @@ class ExtractiveGenerator:
         heading_score = {h: float(s) if reads else term_overlap(question, h) for h, s in zip(headings, similarity)}
         semantic = dict(zip(unique, similarity[len(headings):]))
         context = self.params.heading_context
+        # shared terms count by their rarity among the sentences: "subscribe" says more than "debian"
+        weights = rarity(question, unique) if self.params.rare_terms else dict.fromkeys(query_terms(question), 1.0)
+        glossed = dict.fromkeys(query_terms(gloss), 1.0) if gloss else {}
         for c in found:
             # a sentence under a heading is read with it: "Usually nobody should install things from this place"
             # answers "is it safe to install from incoming?" because its heading asks "What is incoming?"
-            c.lexical = max(self._overlap(question, c, context), self._overlap(gloss, c, context) if gloss else 0.0)
+            c.lexical = max(self._overlap(weights, c, context), self._overlap(glossed, c, context))
             c.semantic = float(semantic.get(c.text, 0.0))
             c.score = self.params.semantic_weight * c.semantic + self.params.lexical_weight * c.lexical
         return found, heading_score
@@ -155,11 +175,11 @@ class ExtractiveGenerator:
         return texts
 
     @staticmethod
-    def _overlap(question: str, c: Candidate, context: float) -> float:
-        own = term_overlap(question, c.text)
+    def _overlap(weights: dict[str, float], c: Candidate, context: float) -> float:
+        own = weighted_overlap(weights, c.text)
         if context <= 0 or not c.heading:
             return own
-        return (1 - context) * own + context * term_overlap(question, f"{c.heading} {c.text}")
+        return (1 - context) * own + context * weighted_overlap(weights, f"{c.heading} {c.text}")
 
     def select(self, question: str, sources: Sequence[ScoredChunk]) -> list[tuple[int, str]]:
         """(source number, sentence) pairs in reading order."""
