@@ -11,15 +11,19 @@ from kotaemon_like.tools import ToolContext, ToolError, ToolPlugin
 
 # a faulty item, as a customer describes it
 _FAULT = (r"\b(?:broken|broke|damaged|defective|faulty|cracked|smashed|shattered|crushed|dented|bent|chipped|scratched|torn|ripped|leaks|leaking|dead|melted|stopped\s+working|snapped|(?:came|fell|broke)\s+(?:off|apart)|stops\s+(?:working|after|every)|keeps\s+(?:stopping|turning\s+off|cutting\s+out)|cuts\s+out|overheat(?:s|ing)?|smells?\s+(?:of\s+|like\s+)?(?:[\w-]+\s+)?(?:burn(?:ing|t)|smoke|gas)"
-          r"|sparks|sparking|smokes|smoking|rattles|rattling|mak(?:es|ing)\s+(?:an?\s+)?(?:[\w-]+\s+)?noise|buzz(?:es|ing)|beep(?:s|ing)|shows?\s+(?:an?\s+)?error"
+          r"|sparks|sparking|smokes|smoking|rattles|rattling|mak(?:es|ing)\s+(?:an?\s+)?(?:[\w-]+\s+){0,2}(?:noises?|sounds?)|buzz(?:es|ing)|beep(?:s|ing)|shows?\s+(?:an?\s+)?error"
           r"|crackl\w+|hiss(?:es|ing)|flicker\w*|caught\s+fire|on\s+fire|burn(?:t|ed)\s+out|exploded|blew\s+up|short[- ]?circuited|fell\s+apart"
           r"|(?:does\s*n[o']?t|doesnt|do\s*n[o']?t|dont|won'?t|not)\s+(?:work|working|turn\s+on|start|charge|cool|cooling|heat|heating|charging"
-          r"|spin|spinning|drain|draining|print|printing|switch\s+on|power\s+on|turning\s+on))\b")
+          r"|spin|spinning|drain|draining|print|printing|switch\s+on|power\s+on|turning\s+on|pair|connect|close|open|lock|fit|boil|cook"
+          r"|play|load|sync|respond|light\s+up|stay\s+on|hold\s+a\s+charge)"
+          r"|(?:stopped|stops|quit)\s+[a-z]+ing|no\s+longer\s+[a-z]+s?)\b")
 _FAULT_ZH = (r"(?:坏了|碎了|摔坏|摔碎|摔裂|压坏|压碎|压扁|断了|烧坏|着火|起火|少了|缺了|少发|漏发|歪了|是歪的|变形|刮花|刮坏|弄坏|弄脏"
              r"|弄丢|有(?:个|一个|好几个|几个)?(?:洞|破洞|裂缝|裂痕|污渍|划痕)|破了|开线|掉色|褪色|生锈|发霉|重复扣款|扣了两次|多扣"
              r"|有问题|出问题|出了问题|划痕|划伤|凹陷|是碎的|是坏的|是破的|是裂的|裂了|裂开|烧了|冒烟|漏水|漏电|漏了|故障|质量问题"
              r"|不能用|用不了|不工作|开不了机|打不开|发错(?:货|了|东西)?|破损|损坏|坏掉|没声音|没反应|不亮|失灵|死机"
-             r"|充不(?:了|进)电|不能充电|不制冷|不加热|不出水)")
+             r"|充不(?:了|进)电|不能充电|不制冷|不加热|不出水"
+             # a function lost or a fit wrong: "不保温", "套不上", "尺寸不对"
+             r"|不(?:保温|制冷|制热|出风|转|响|启动|开机|合身|合适)|(?:套|装|穿|关|扣|插)不上|尺[码寸](?:不对|不合|错了|偏大|偏小))")
 # damage done in delivery, or an item as it arrived: "the lamp is smashed", "the vase arrived in pieces"
 _DAMAGED = r"(?:cracked|smashed|shattered|dented|crushed|chipped|ruined|soaked|melted|in\s+pieces|snapped\s+in\s+(?:half|two))"
 # the customer's own item, as a report speaks of it ("my", "I got", "you sent", "the ... I ordered", a statement opening
@@ -94,7 +98,7 @@ class CreateTicket(ToolPlugin):
         r"\b(?:nobody|no\s+one|no-one)\s+(?:ever\s+)?(?:called(?:\s+(?:me\s+)?back)?|answered|replied|got\s+back)\b"
         r"|^(?=.*\b(?:appointment|visit|repair|engineer|technician|install\w*|fitting)\b).*\b(?:nobody|no\s+one|no-one)\s+(?:showed\s+up|came|turned\s+up)\b"
         r"|\bwrong\s+(?:item|size|colou?r|product|model|thing|parcel|order)\s+(?:was\s+)?(?:sent|delivered|arrived|came|in\s+my)\b"
-        r"|\b(?:i|we)\s+(?:was|were|have\s+been|got)\s+(?:double[- ]?|over)?charged\b|\bcharged\s+(?:me\s+|us\s+)?twice\b"
+        r"|\b(?:i|we)\s+(?:was|were|have\s+been|got)\s+(?:double[- ]?|over)?charged\b|\bcharged\b.{0,20}\b(?:twice|two\s+times|double)\b"
         r"|\b(?:parts?|pieces?|items?|screws?|cables?|chargers?|lids?)\s+(?:is|are|was|were)\s+missing\s+from\s+(?:my|the|our)\b",
         r"(?:快递员|快递小哥|送货员|配送员|司机|师傅|客服|店员|工作人员|售后).{0,8}(?:(?:态度|服务).{0,4}(?:差|不好|恶劣|粗鲁|冷漠)"
         r"|没礼貌|不礼貌|粗鲁|很凶|骂人|不耐烦)|(?:骂|凶|吼)了?我",
@@ -121,7 +125,7 @@ class CreateTicket(ToolPlugin):
         # dependency is broken"
         rf"(?:\b(?:my|our|i|i've|we|you|your)\b|\barrived\b|\bcame\b)(?:\s+[\w'-]+){{0,4}}?\s+{_FAULT}",
         rf"\b(?:i|we)\s+(?:bought|got|received|ordered|purchased)\b.{{0,40}}{_FAULT}",
-        r"投诉|报修|(?:开|建|提|提交|创建|登记|报|申请).{0,4}(?:工单|问题|故障|保修|售后)|(?:帮|给)我.{0,4}(?:修|维修|换)|回(?:个)?电(?:话)?|打电话给我|给我打电话",
+        r"投诉|报修|反映|(?:帮|给)我.{0,2}(?:记录|登记|备案)|(?:开|建|提|提交|创建|登记|报|申请).{0,4}(?:工单|问题|故障|保修|售后)|(?:帮|给)我.{0,4}(?:修|维修|换)|回(?:个)?电(?:话)?|打电话给我|给我打电话",
         rf"(?:我|收到|买的|你们|送来|寄来|到的|发来|送到).{{0,20}}{_FAULT_ZH}|^.{{0,8}}{_FAULT_ZH}(?:了|啦|的)?\W*$",
         # a faulty item the customer wants repaired or replaced ("I want this fixed", "please repair it")
         r"\b(?:want|need|get|have)\s+(?:this|it|them|that|one)\s+(?:fixed|repaired|replaced|sorted(?:\s+out)?|looked\s+at)\b"

@@ -55,6 +55,8 @@ class HandoffToHuman(ToolPlugin):
         rf"^\W*(?:(?:an?|the|real|live|your)\s+)*(?:{_PEOPLE}|human\s+being|boss|customer\s+support|live\s+(?:chat|support))s?"
         rf"(?:\W+(?:{_PEOPLE}s?|please|pls|plz|now|asap))*\W*$",
         r"\b(?:real|live|actual)\s+(?:human|person|agent|people|one)\b",
+        # "I'd rather explain this to a human being"
+        rf"\b(?:rather|prefer\s+to)\b.{{0,30}}\b(?:to|with)\s+(?:an?\s+|the\s+)?(?:real\s+|actual\s+|live\s+)?{_PEOPLE}\b",
         r"\b(?:humans?|person|agent|someone|somebody|anyone|anybody|operator|representative|manager)\b.{0,20}\b(?:i|we)\s+(?:can|could)"
         r"\s+(?:talk|speak|chat)",
         rf"\b(?:get|have|see|reach|find|bring|fetch)\s+(?:me\s+|us\s+)?(?:(?:an?|the|your|some|real|live|actual)\s+)+{_PEOPLE}\b",
@@ -71,7 +73,7 @@ class HandoffToHuman(ToolPlugin):
         r"(?:\s+(?:from|at|in|on)(?:\s+[\w-]+){1,3}?)?\s+(?:please\s+)?(?:be\s+able\s+to\s+)?(?:talk|speak|chat|get\s+in\s+touch)"
         r"\s+(?:to|with)\s+(?:me|us)\b",
         # a person named as who should act: "can a human look at this?"
-        r"\b(?:can|could|would|will)\s+(?:a\s+(?:human|person|real\s+(?:person|human)|live\s+agent|member\s+of\s+(?:staff|your\s+team))"
+        r"\b(?:can|could|would|will)\s+(?:a\s+(?:human|person|real\s+(?:person|human)|live\s+agent|(?:real\s+)?member\s+of\s+(?:staff|your\s+team))"
         r"|an\s+(?:agent|actual\s+(?:person|human)|employee|operator))\s+(?:please\s+)?(?:look|check|review|handle|take|help|deal|talk|speak"
         r"|chat|call|contact|get\s+back|see\s+to)\b",
         # giving up on the assistant: "this bot is useless", "you are not helping"

@@ -23,7 +23,7 @@ _MINE = rf"(?:(?:my|our)\s+(?:[\w'-]+\s+){{0,2}}?[\w'-]+|{_BOUGHT})"
 _NOT_GOODS = r"(?:refund|money|credit|invoice|receipt|e-?mail|code|password|key|account|card|payment|subscription|warranty|reply|answer)s?\b"
 # a message speaking of the customer's own purchase ("my", "I ordered", "bought it on the 8th")...
 _OWN = (r"(?:\b(?:my|our)\b|^\W*(?:the\s+)?order\s+(?:for|of|with)\b|\b(?:i|we)\s+(?:ordered|bought|purchased|paid\s+for|placed)\b"
-        r"|^\W*(?:(?:hi|hello|hey)\W+)?(?:ordered|bought|purchased)\b"
+        r"|^\W*(?:(?:hi|hello|hey)\W+)?(?:ordered|bought|purchased|(?:placed|made)\s+(?:an?|my|the)\s+order)\b"
         r"|\b(?:ordered|bought|purchased)\s+(?:it|them|this|that|one)\b)")
 # ...and asking where it is or how far it got ("has it been posted?", "still in the warehouse", "what's the ETA")
 _PROGRESS = (r"\b(?:where(?:'s|s|\s+is|\s+are)|where\s+(?:on\s+earth|in\s+the\s+world|the\s+(?:hell|heck))\s+(?:is|are)|where\s*abouts"
@@ -33,7 +33,7 @@ _PROGRESS = (r"\b(?:where(?:'s|s|\s+is|\s+are)|where\s+(?:on\s+earth|in\s+the\s+
              r"|nothing\s+(?:yet|so\s+far|since|has\s+(?:come|arrived|shown\s+up|turned\s+up))|still\s+nothing|no\s+sign"
              r"|(?:has|have)\s*n[o']?t\s+(?:yet\s+)?(?:shown|come|arrived|turned\s+up)"
              # what the shipment is asked after by: "the carrier and tracking code for the stand I ordered"
-             r"|carrier|courier\s+(?:name|details)|delivery\s+date"
+             r"|carrier|courier\s+(?:name|details)|delivery\s+date|(?:has|did)\s+anything\s+happen(?:ed)?"
              r"|left\s+(?:the|your)|warehouse|depot|on\s+(?:its|their|the)\s+way|out\s+for\s+delivery|eta|status|(?:any|an|no)\s+(?:updates?|news)"
              r"|update\s+on|(?:any|no)\s+(?:movement|progress|info(?:rmation)?)|delayed|postponed|pushed\s+back|rescheduled|late"
              r"|still\s+processing|in\s+transit|stuck|nowhere|tracking|(?:is|was|were|are)\s+due|expecting"
@@ -44,7 +44,7 @@ _PROGRESS = (r"\b(?:where(?:'s|s|\s+is|\s+are)|where\s+(?:on\s+earth|in\s+the\s+
 _OWN_ZH = r"(?:我(?:们)?(?:的|那|这)|(?:买|订|下单|购买|网购|拍|抢)的|下的单)"
 # ...and how far it got, or that nothing came of it ("发了没", "到现在没影", "没消息", "催一下")
 _PROGRESS_ZH = (r"(?:发货|发出|发了|寄出|出库|到哪|在哪|到了[吗没]|送到|送来|物流|到货|动静|进度|没到|没收到|还没到|没更新|不更新|没动|卡住"
-                r"|延迟|迟迟|没影|没消息|没有消息|没信儿|催)")
+                r"|延迟|迟迟|没影|(?:有|没|没有)(?:消息|动静|进展)|没信儿|催|待发货)")
 # ...unless it reports a problem with it (a ticket) or speaks of something no order is (a refund, a file, the package manager)
 _NOT_PROGRESS = (r"\b(?:damag\w*|insur\w*|broken|cracked|smashed|shattered|faulty|defective|missing|wrong|complain\w*|ruined|torn|dented|leak\w*"
                  r"|refund\w*|password|account|invoice|warranty|bug|install\w*|upgrad\w*|apt|dpkg|aptitude|repositor\w*|kernel|mirror"

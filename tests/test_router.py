@@ -110,6 +110,14 @@ INTENT_REQUESTS = [
     ("report this: the lid came off the first day", "create_ticket"),
     ("订的是蓝色的，寄来的却是红色的", "create_ticket"),
     ("请派一位客服跟我聊一下", "handoff_to_human"),
+    ("my headphones stopped connecting to my phone", "create_ticket"),  # a function lost, whatever the function
+    ("you charged my account twice for the same order", "create_ticket"),
+    ("买的电热毯不制热，帮我记录一下", "create_ticket"),
+    ("这条裤子尺码不对，穿不上", "create_ticket"),
+    ("我想反映一下配送员的问题", "create_ticket"),
+    ("我订的书桌怎么一直显示待发货", "order_status"),  # "怎么一直…" asks why the customer's own order is stuck
+    ("I'd rather sort this out with a real person", "handoff_to_human"),
+    ("could a real member of your team take over this chat", "handoff_to_human"),  # its verb asks the service for a person
 ]
 INFORMATION_QUESTIONS = [
     "How do I file a bug ticket against a package?",
@@ -122,6 +130,7 @@ INFORMATION_QUESTIONS = [
     "What happens if the lamp I ordered arrives cracked?",
     "How long does it take for items I ordered to be dispatched?",
     "周末有人工客服吗",
+    "Who pays for the return when a faulty item was delivered?",  # who pays is a rule; "when … was" sets a case
 ]
 
 

@@ -60,14 +60,14 @@ _INFORMATION = re.compile(
     r"|what's|why|explain|difference between|during\s+(?:which|what)|which\s+(?:hours?|days?|times?)|when\s+(?:is|are|was|were|will|would|does|do|did)"
     # wanting to know is asking for information: "I'd like to know your refund policy", "tell me about delivery"
     r"|(?:want|like|need|wish)\s+to\s+(?:know|understand|find\s+out|learn)|i'?m\s+curious|i\s+wonder|tell\s+(?:me|us)\s+about"
-    r"|figure\s+out"
+    r"|figure\s+out|who\s+(?:pays|covers|bears|decides|is\s+responsible)"
     # an indirect question: "I can't find where apt stores downloaded packages", "I don't know which package ..."
     r"|(?:can'?t|cannot|can\s+not|don'?t|do\s+not)\s+(?:find|know|understand|see|remember|tell)\s+(?:out\s+)?(?:where|how|what|which|why|when|whether))\b"
     # "can I complain about a driver, and how?"
     r"|\b(?:and|but|so)\s+how\W*$"
     r"|(?:想|要)(?:知道|了解|问问|问一下|咨询)|什么(?!时候)|是哪|谁"
     # "帮我看看怎么处理" asks for help with the customer's case, not how things are done
-    r"|(?<!帮我看看)(?<!帮我看下)(?<!帮我查查)怎么(?!(?:还|又|一直|老是)(?:没|不)|样了)|如何|怎样|什么是|是什么|为什么|解释|什么意思|区别|哪些|哪几|哪种|有什么|多久|多少|(?<![好这前那])几天|多长时间",
+    r"|(?<!帮我看看)(?<!帮我看下)(?<!帮我查查)怎么(?!(?:还|又|一直|老是|总是|迟迟)|样了)|如何|怎样|什么是|是什么|为什么|解释|什么意思|区别|哪些|哪几|哪种|有什么|多久|多少|(?<![好这前那])几天|多长时间",
     re.IGNORECASE,
 )
 # a question about a case that may happen ("can I get a refund if my order arrives late?") asks for information,
@@ -80,7 +80,7 @@ _WHETHER = re.compile(
 _CONDITION = re.compile(
     r"\b(?:if|unless|once)\b|(?<!know\s)(?<!tell\sme\s)(?<!out\s)(?<!wondering\s)(?<!see\s)(?<!check\s)(?<!ask\s)(?<!idea\s)"
     r"\b(?:when|once|after|before)\s+(?:my|our|the|a|an)\s+(?:(?!(?:will|would|should|might)\b)[\w'-]+\s+){0,3}?"
-    r"(?:is|are|has|have|gets?|arrives?|ships?)\b", re.IGNORECASE)
+    r"(?:is|are|was|were|has|have|gets?|arrives?|ships?)\b", re.IGNORECASE)
 # a question, however it starts ("when is my card charged?", "is my data shared with the courier?", "can someone
 # else collect my parcel?"): its "my" or "someone" is no request cue; "is my package out for delivery?" is a
 # request only through the plugin's request form
@@ -118,7 +118,7 @@ _CAPABILITY = re.compile(
     r"^\W*(?:(?:hi|hello|hey)\W+)?(?:(?:can|could|may|might)\s+(?!(?:you|u)\b)"
     r"|is\s+(?:it|there)\s+(?:possible|a\s+way|an\s+option)\s+(?:to|for\s+[\w'-]+\s+to)\s+|(?:am|are)\s+(?:i|we|customers)\s+(?:able|allowed)\s+to\s+"
     r"|is\s+it\s+(?:ok|okay|allowed)\s+to\s+)"
-    rf"(?!(?:[\w'-]+\s+){{0,4}}?(?:please\s+)?{_ASKING}\b)",
+    rf"(?!(?:[\w'-]+\s+){{0,6}}?(?:please\s+)?{_ASKING}\b)",
     re.IGNORECASE,
 )
 # the same in Chinese: "商品有划痕能退货吗", "客服可以帮我改订单吗" ask what is possible; "能帮我查一下订单吗", "可以转人工吗" ask
