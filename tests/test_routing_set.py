@@ -1,7 +1,7 @@
 """The routing set (tests/data/routing_set.jsonl) through the embedded router with the bundled embedder:
 no knowledge question may reach a plugin, and requests must reach the right one (bench/routing.py reports
-precision and recall per plugin and split). The `blind` split is left out: it is measured once, by the
-benchmark, and never tuned on; every other split is tuning material."""
+precision and recall per plugin and split). `blind` is tuning material now and held to the same figures; the
+probes `probe6` and `probe7` are reported by the benchmark only; `sealed` lives in a file of its own, never read here."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from .conftest import ROOT
 
 pytestmark = pytest.mark.slow
 
-TUNED = ("tune", "dev", "held", "test", "unseen", "fresh")  # every split the router and the plugins were tuned on
+TUNED = ("tune", "dev", "held", "test", "unseen", "fresh", "blind")  # every split the router and the plugins were tuned on
 ROWS = [row for line in (ROOT / "tests" / "data" / "routing_set.jsonl").read_text(encoding="utf-8").splitlines()
         if (row := json.loads(line))["split"] in TUNED]
 
