@@ -22,6 +22,7 @@ from ..retrievers.continuation import CONTINUES
 from ..retrievers.gate import asked, term_share
 from ..retrievers.translate import QueryTranslator
 from ..stores.analyzer import query_terms, term_overlap, terms
+from .answer_type import expected
 from .passages import carry_over, is_quotable, sections, strip_overlap
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,7 @@ class ExtractiveGenerator:
         min_coverage: float = Field(0.8, ge=0, le=1)  # embedder must know this share of tokens to be trusted
         heading_context: float = Field(0.5, ge=0, le=1)  # weight of the shared terms counted with the heading
         rare_terms: bool = True  # shared terms weighted by their rarity among the sentences (False: a plain share)
+        answer_type: float = Field(0.2, ge=0)  # added for holding what the question asks ("how many" -> a count)
         short_sentence: int = Field(40, ge=0)  # a sentence shorter than this after the best one is quoted with it
 
     name = "extractive"
@@ -157,6 +159,9 @@ class ExtractiveGenerator:
             c.lexical = max(self._overlap(weights, c, context), self._overlap(glossed, c, context))
             c.semantic = float(semantic.get(c.text, 0.0))
             c.score = self.params.semantic_weight * c.semantic + self.params.lexical_weight * c.lexical
+        holds = expected(question)  # a count or an amount of money, when the question asks for one
+        for c in found:
+            c.score += self.params.answer_type if holds is not None and holds(c.text) else 0.0
         return found, heading_score
 
     @staticmethod

@@ -1,0 +1,41 @@
+"""What a question asks for (a count, an amount of money) and whether a sentence holds it, and the answer
+sentence it picks on real PDF text."""
+
+from __future__ import annotations
+
+import pytest
+
+from kotaemon_like.components import Chunk, ScoredChunk
+from kotaemon_like.generators.answer_type import expected
+from kotaemon_like.generators.extractive import ExtractiveGenerator
+from kotaemon_like.ingest.loaders import PdfLoader
+
+
+def test_a_count_of_the_thing_asked_about():
+    holds = expected("how many CPU architectures are supported?")
+    assert holds("Debian runs on 9 architectures today.")
+    assert holds("It supports 12 different architectures.")  # a word between the number and the noun
+    assert not holds("Release 11 contains a distribution for the following architectures:")
+    assert not holds("Version 2.2 added 3 kernels.")  # a number, but of something else
+
+
+def test_an_amount_of_money_for_a_price_question():
+    holds = expected("how much does the repair cost per car")
+    assert holds("40 work-hours × $85 per hour = $3,400.") and holds("about 120 euros")
+    assert not holds("The repair takes 40 work-hours.")
+
+
+def test_questions_asking_for_no_count_or_amount():
+    assert expected("how do I install a package?") is None
+    assert expected("who wrote the linux kernel?") is None
+
+
+@pytest.mark.slow
+def test_the_sentence_holding_the_count_is_quoted(pdfs, embedder):
+    pages = {d.page: d.text for d in PdfLoader().load(str(pdfs / "debian-faq.en.pdf"), "faq.pdf")}
+    sources = [ScoredChunk(Chunk(f"faq.pdf#p{p}:0", pages[p][:1200], "faq.pdf", p), 0.7, 0.7) for p in (21, 11)]
+    question = "how many processor architectures is debian available for"
+    two = ExtractiveGenerator.Params(max_sentences=2)  # the entry's opening and the closest sentence
+    assert "9 architectures" in "".join(ExtractiveGenerator(two, embedder=embedder).stream(question, sources))
+    untyped = ExtractiveGenerator(two.model_copy(update={"answer_type": 0}), embedder=embedder)
+    assert "9 architectures" not in "".join(untyped.stream(question, sources))
