@@ -44,6 +44,9 @@ def test_found_counts_whole_words_not_characters(translator):
     # shares the characters 软, 件, 升 but none of the words
     assert translator.found(question, ["软件开发的升学考试"]) == 0.0
     assert translator.found(question, ["How do I put a package on hold?"]) == 0.0
+    # a name in Latin script the Chinese text lacks: of 最早, 开始 and debian, only 最早 is there
+    assert translator.found("debian 最早是哪年开始搞的", ["史上最早的线性表示式"]) == pytest.approx(1 / 3)
+    assert translator.found("WLN 是什么时候开始用的", ["WLN 最早开始使用"]) == 1.0
 
 
 def test_terms_join_the_characters_the_dictionary_leaves_alone(translator):
@@ -181,3 +184,13 @@ def test_chinese_question_over_chinese_text_is_answered_by_its_words(faq_base):
                            ("画键线式的时候碰到三键怎么办", "键线式")):
         text, pages, answered = ask(engine, question)
         assert answered and pages and set(pages) <= {1, 2} and fact in text.replace(" ", ""), (question, text)
+
+
+@pytest.mark.slow
+@pytest.mark.shared_data
+def test_the_english_sentence_quoted_first_translates_most_of_the_question(faq_base):
+    engine = registry.build_chat(faq_base)
+    # each Chinese word counts once, by its best sense: "see", "current", "system", dpkg-divert; the sentence
+    # before it on page 58 shares only dpkg-divert, however many of the gloss's senses it holds
+    text, pages, answered = ask(engine, "怎么查看当前系统里有哪些 dpkg-divert 转移")
+    assert answered and pages[0] == 58 and text.startswith("Run dpkg-divert --list"), text

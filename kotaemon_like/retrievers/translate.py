@@ -211,12 +211,19 @@ class QueryTranslator:
         return out
 
     def found(self, text: str, passages: list[str]) -> float:
-        """The largest share of `text`'s Chinese terms that one of `passages` contains (1.0 when it has none):
-        single characters match almost any Chinese text, whole words only the text on the same topic."""
+        """The largest share of `text`'s Chinese terms and Latin-script terms that one of `passages` contains
+        (1.0 when it has no Chinese): single characters match almost any Chinese text, whole words only the text
+        on the same topic, and a name in Latin script ("debian") missing from Chinese text says it is not."""
         words = [w for w in self.terms(text) if len(w) > 1] or self.terms(text)
         if not words:
             return 1.0
-        return max((sum(w in _WRAP.sub("", p) for w in words) / len(words) for p in passages), default=0.0)
+        latin = query_terms(" ".join(latin_words(text)))
+
+        def share(passage: str) -> float:
+            flat, present = _WRAP.sub("", passage), set(terms(passage)) if latin else set()
+            return (sum(w in flat for w in words) + sum(t in present for t in latin)) / (len(words) + len(latin))
+
+        return max(map(share, passages), default=0.0)
 
     def relevance(self, question: str, text: str) -> float:
         """Share (0..1) of the question's Chinese terms and Latin-script terms that Chinese `text` holds, a term
