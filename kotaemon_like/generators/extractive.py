@@ -12,7 +12,8 @@ import logging
 import math
 import re
 from dataclasses import dataclass
-from typing import Iterator, Sequence
+from functools import partial
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -152,11 +153,14 @@ class ExtractiveGenerator:
         context = self.params.heading_context
         # shared terms count by their rarity among the sentences: "subscribe" says more than "debian"
         weights = rarity(question, unique) if self.params.rare_terms else dict.fromkeys(query_terms(question), 1.0)
-        glossed = dict.fromkeys(query_terms(gloss), 1.0) if gloss else {}
+        own = partial(weighted_overlap, weights)
+        # of a Chinese question over English text, the share of its words a sentence translates, each word once
+        # by its best sense (as the relevance gate counts them), not the terms of every sense in the gloss
+        glossed = partial(self.translator.overlap, question) if gloss else lambda text: 0.0
         for c in found:
             # a sentence under a heading is read with it: "Usually nobody should install things from this place"
             # answers "is it safe to install from incoming?" because its heading asks "What is incoming?"
-            c.lexical = max(self._overlap(weights, c, context), self._overlap(glossed, c, context))
+            c.lexical = max(self._overlap(own, c, context), self._overlap(glossed, c, context))
             c.semantic = float(semantic.get(c.text, 0.0))
             c.score = self.params.semantic_weight * c.semantic + self.params.lexical_weight * c.lexical
         holds = expected(question)  # a count or an amount of money, when the question asks for one
@@ -180,11 +184,11 @@ class ExtractiveGenerator:
         return texts
 
     @staticmethod
-    def _overlap(weights: dict[str, float], c: Candidate, context: float) -> float:
-        own = weighted_overlap(weights, c.text)
+    def _overlap(shared: Callable[[str], float], c: Candidate, context: float) -> float:
+        own = shared(c.text)
         if context <= 0 or not c.heading:
             return own
-        return (1 - context) * own + context * weighted_overlap(weights, f"{c.heading} {c.text}")
+        return (1 - context) * own + context * shared(f"{c.heading} {c.text}")
 
     def select(self, question: str, sources: Sequence[ScoredChunk]) -> list[tuple[int, str]]:
         """(source number, sentence) pairs in reading order."""
