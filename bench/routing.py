@@ -43,7 +43,7 @@ SET = ROOT / "tests" / "data" / "routing_set.jsonl"
 SEALED_SET = ROOT / "tests" / "data" / "routing_sealed.jsonl"  # the split nobody tunes on, in a file of its own
 FAQ = ROOT.parent / "shared" / "data" / "pdfs" / "debian-faq.en.pdf"
 KNOWLEDGE = "knowledge base"  # the expected route of a question a plugin must leave alone
-SPLITS = ("tune", "dev", "held", "test", "unseen", "fresh", "blind", "probe6", "probe7", "sealed")  # in the order they were written
+SPLITS = ("tune", "dev", "held", "test", "unseen", "fresh", "blind", "probe6", "probe7", "probe8", "sealed")  # in the order they were written
 SEALED = "sealed"  # left out of every run that does not ask for it, so tuning never sees it
 
 # the previous router's keywords per plugin (its rule: best example cosine, +0.1 for a keyword, +0.1 for
