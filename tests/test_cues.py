@@ -139,3 +139,9 @@ def test_a_case_named_another_way_than_my_keeps_a_what_question_open():
     # "what's happening with 43318": the order number (found by a plugin's patterns) names the customer's own case
     assert asks_for_information("what's happening with 43318") and not asks_for_information("what's happening with 43318", own=True)
     assert asks_for_information("what does 'processing' mean for 43318?", own=True)
+
+
+def test_do_you_know_asks_the_service_not_for_a_rule():
+    assert not asks_for_information("do you know when my curtains will be delivered?")
+    assert not asks_for_information("Do you have an update on my order?")
+    assert asks_for_information("Do you ship to Canada?") and asks_for_information("Do you know how to install a package?")

@@ -16,7 +16,8 @@ from typing import Sequence
 # with a "my" in it ("Where do I find my order number?", "What happens if my parcel arrives damaged?")
 _HOW_TO = re.compile(
     r"\b(?:how|where|when|which|why|what|who|whom)\b(?:\s+[\w'-]+){0,3}?\s+(?:do|can|could|should|would|must|may|shall)\s+(?:i|we|one|you|they|he|she|someone|people|customers)\b"
-    r"|^\W*(?:do|does|should|must|shall)\s+(?:i|we|one|you|they)\b"
+    # "do you know when my curtains will be delivered?", "do you have an update on my order?" ask the service politely
+    r"|^\W*(?:do|does|should|must|shall)\s+(?:i|we|one|you|they)\b(?!\s+(?:know|happen\s+to\s+know|have\s+(?:any\s+|an\s+)?(?:idea|updates?|news|info\w*|eta)\b))"
     # what a party does as a rule: "does the courier take damaged parcels back?", "does your warranty cover ..."
     r"|^\W*(?:do|does)\s+(?:the|your|a|an|this|that|these|those)\b"
     # what others may do is a rule, not the customer's request: "can customers talk to a human over the phone?"
