@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from kotaemon_like.components import Chunk, ScoredChunk
-from kotaemon_like.generators.answer_type import expected
+from kotaemon_like.generators.answer_type import expected, says_no
 from kotaemon_like.generators.extractive import ExtractiveGenerator
 from kotaemon_like.ingest.loaders import PdfLoader
 
@@ -30,6 +30,13 @@ def test_questions_asking_for_no_count_or_amount():
     assert expected("who wrote the linux kernel?") is None
 
 
+def test_a_yes_no_question_looks_for_a_no_or_a_limit():
+    limits = says_no("Can I post to the list before subscribing?")
+    assert limits("Messages can be posted even without subscribing.") and limits("It is available in sid only.")
+    assert not limits("You can subscribe using the WWW form.")
+    assert says_no("how do I subscribe?") is None and says_no("which list is for users?") is None
+
+
 @pytest.mark.slow
 def test_the_sentence_holding_the_count_is_quoted(pdfs, embedder):
     pages = {d.page: d.text for d in PdfLoader().load(str(pdfs / "debian-faq.en.pdf"), "faq.pdf")}
@@ -39,3 +46,15 @@ def test_the_sentence_holding_the_count_is_quoted(pdfs, embedder):
     assert "9 architectures" in "".join(ExtractiveGenerator(two, embedder=embedder).stream(question, sources))
     untyped = ExtractiveGenerator(two.model_copy(update={"answer_type": 0}), embedder=embedder)
     assert "9 architectures" not in "".join(untyped.stream(question, sources))
+
+
+@pytest.mark.slow
+def test_a_yes_no_question_is_answered_by_the_sentence_that_sets_the_limit(pdfs, embedder):
+    page = next(d.text for d in PdfLoader().load(str(pdfs / "debian-faq.en.pdf"), "faq.pdf") if d.page == 15)
+    text = page[page.index("Another option would be to ask"):][:600]
+    sources = [ScoredChunk(Chunk("faq.pdf#p15:0", text, "faq.pdf", 15), 0.7, 0.7)]
+    question = "do I need to subscribe to debian-user to post there?"
+    two = ExtractiveGenerator.Params(max_sentences=2)
+    assert "even without subscribing" in "".join(ExtractiveGenerator(two, embedder=embedder).stream(question, sources))
+    plain = ExtractiveGenerator(two.model_copy(update={"polarity": 0}), embedder=embedder)
+    assert "even without subscribing" not in "".join(plain.stream(question, sources))

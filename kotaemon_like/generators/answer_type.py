@@ -1,5 +1,7 @@
 """What a question asks for, and whether a sentence holds it: "how many architectures" is answered by a
-count of them ("runs on 9 architectures"), "how much does the test cost" by an amount of money ("$3,400")."""
+count of them ("runs on 9 architectures"), "how much does the test cost" by an amount of money ("$3,400"),
+and a yes/no question ("do I have to subscribe before I post?") often by a sentence that says no or sets a
+limit ("Messages can be posted even without subscribing.")."""
 
 from __future__ import annotations
 
@@ -8,6 +10,8 @@ from typing import Callable
 
 from ..stores.analyzer import query_terms, stem
 
+_YES_NO = re.compile(r"^(?:do|does|did|can|could|is|are|was|were|should|will|would|may|must|has|have)\b", re.IGNORECASE)
+_POLARITY = re.compile(r"\b(?:not|no|never|only|without|cannot|none|neither|nor)\b|n't\b", re.IGNORECASE)
 _HOW_MANY = re.compile(r"\bhow many\b", re.IGNORECASE)
 _PRICE = re.compile(r"\b(?:how much|what)\b.*\b(?:cost|costs|price|charge|fee|fees|pay)\b", re.IGNORECASE)
 _MONEY = re.compile(r"[$€£]\s?\d|\b\d[\d,.]*\s?(?:dollars|euros?|usd|eur)\b", re.IGNORECASE)
@@ -23,4 +27,11 @@ def expected(question: str) -> Callable[[str], bool] | None:
         wanted = set(query_terms(question))
         return lambda sentence: any(stem(word.lower()) in wanted for words in _COUNTED.findall(sentence)
                                     for word in words if word)
+    return None
+
+
+def says_no(question: str) -> Callable[[str], bool] | None:
+    """For a yes/no question, a test of whether a sentence says no or sets a limit; None for other questions."""
+    if _YES_NO.match(question.strip()):
+        return lambda sentence: bool(_POLARITY.search(sentence))
     return None

@@ -23,7 +23,7 @@ from ..retrievers.continuation import CONTINUES
 from ..retrievers.gate import asked, term_share
 from ..retrievers.translate import QueryTranslator
 from ..stores.analyzer import query_terms, term_overlap, terms
-from .answer_type import expected
+from .answer_type import expected, says_no
 from .passages import carry_over, is_quotable, sections, strip_overlap
 
 log = logging.getLogger(__name__)
@@ -83,6 +83,7 @@ class ExtractiveGenerator:
         heading_context: float = Field(0.5, ge=0, le=1)  # weight of the shared terms counted with the heading
         rare_terms: bool = True  # shared terms weighted by their rarity among the sentences (False: a plain share)
         answer_type: float = Field(0.2, ge=0)  # added for holding what the question asks ("how many" -> a count)
+        polarity: float = Field(0.05, ge=0)  # added, for a yes/no question, for a "not", "only", "without" ...
         short_sentence: int = Field(40, ge=0)  # a sentence shorter than this after the best one is quoted with it
 
     name = "extractive"
@@ -164,8 +165,10 @@ class ExtractiveGenerator:
             c.semantic = float(semantic.get(c.text, 0.0))
             c.score = self.params.semantic_weight * c.semantic + self.params.lexical_weight * c.lexical
         holds = expected(question)  # a count or an amount of money, when the question asks for one
+        limits = says_no(question)  # a yes/no question: the sentence that says no or sets a limit
         for c in found:
             c.score += self.params.answer_type if holds is not None and holds(c.text) else 0.0
+            c.score += self.params.polarity if limits is not None and limits(c.text) else 0.0
         return found, heading_score
 
     @staticmethod
