@@ -21,16 +21,18 @@ _FAULT_ZH = (r"(?:坏了|碎了|摔坏|摔碎|摔裂|压坏|压碎|压扁|断了
              r"|弄丢|有(?:个|一个|好几个|几个)?(?:洞|破洞|裂缝|裂痕|污渍|划痕)|破了|开线|掉色|褪色|生锈|发霉|重复扣款|扣了两次|多扣"
              r"|有问题|出问题|出了问题|划痕|划伤|凹陷|是碎的|是坏的|是破的|是裂的|裂了|裂开|烧了|冒烟|漏水|漏电|漏了|故障|质量问题"
              r"|不能用|用不了|不工作|开不了机|打不开|发错(?:货|了|东西)?|破损|损坏|坏掉|没声音|没反应|不亮|失灵|死机"
-             r"|充不(?:了|进)电|不能充电|不制冷|不加热|不出水"
+             r"|充不(?:了|进)电|不能充电|不制冷|不加热|不出水|跳闸|短路|(?:扣|收)了?我?(?:两|二|2)次(?:款|钱|费)?|少件|缺件|少寄|漏寄|发少了"
              # a function lost or a fit wrong: "不保温", "套不上", "尺寸不对"
              r"|不(?:保温|制冷|制热|出风|转|响|启动|开机|合身|合适)|(?:套|装|穿|关|扣|插)不上|尺[码寸](?:不对|不合|错了|偏大|偏小))")
 # damage done in delivery, or an item as it arrived: "the lamp is smashed", "the vase arrived in pieces"
-_DAMAGED = r"(?:cracked|smashed|shattered|dented|crushed|chipped|ruined|soaked|melted|in\s+pieces|snapped\s+in\s+(?:half|two))"
+_DAMAGED = (r"(?:cracked|smashed|shattered|dented|crushed|chipped|ruined|soaked|soaking(?:\s+wet)?|drenched|water[- ]damaged|soggy|melted"
+            r"|in\s+pieces|snapped\s+in\s+(?:half|two))")
 # the customer's own item, as a report speaks of it ("my", "I got", "you sent", "the ... I ordered", a statement opening
 # with "the ...") and what is physically wrong with it: no software is cracked, torn or sent instead of another
 _OWN_ITEM = (r"(?:\b(?:my|our)\b|\b(?:i|we)\s+(?:got|received|bought|ordered|purchased)\b|\byou\s+(?:sent|delivered|gave|shipped)\b"
              r"|^\W*the\b)")
-_PHYSICAL = (r"\b(?:cracked|smashed|shattered|dented|crushed|chipped|scratched|torn|ripped|ruined|soaked|snapped|bent|stained|mouldy|moldy"
+_PHYSICAL = (r"\b(?:cracked|smashed|shattered|dented|crushed|chipped|scratched|torn|ripped|ruined|soaked|soaking\s+wet|drenched|water[- ]damaged"
+             r"|snapped|bent|stained|mouldy|moldy"
              r"|(?:came|coming|come|comes)\s+(?:off|apart|loose|open|undone)|(?:fell|falling|fall|falls)\s+(?:off|apart|out)|in\s+pieces"
              r"|faded|shr[au]nk|discolou?red|peel(?:ed|ing)|fray(?:ed|ing)|rust(?:ed|y)|an?\s+(?:big\s+|huge\s+|small\s+)?(?:tear|hole|crack|dent|scratch|stain)"
              r"|sparks?|caught\s+fire|jamm(?:ing|ed|s)|wobbl\w+|instead\s+of|wrong\s+(?:size|colou?r|item|model|one|thing|product)"
@@ -38,6 +40,21 @@ _PHYSICAL = (r"\b(?:cracked|smashed|shattered|dented|crushed|chipped|scratched|t
 # who handled the customer's delivery or call
 _STAFF = (r"(?:staff|driver|courier|agent|employee|rep|representative|delivery\s+(?:guy|man|driver|person|people|company|team)"
           r"|postman|postie|call\s+cent(?:re|er)|support(?:\s+team)?|team|manager|cashier)")
+# how many came of how many were ordered: "only 2 of the 4 chairs came"
+_COUNT = r"(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|half)"
+# what came is short, someone else's, or billed wrong: a problem with the customer's order, not a question where it is, so
+# an order number in the message ("order 22950") does not make it an order lookup (a request form beats a named case)
+_SHORT = (rf"\bonly\s+(?:got\s+|received\s+)?{_COUNT}\s+(?:of|out\s+of)\s+(?:the\s+|my\s+|our\s+)?{_COUNT}\b"
+          r"|\b(?:came|arrived|was\s+delivered|were\s+delivered|turned\s+up)\s+(?:without|missing)\s+(?:an?|the|its|their|one|two|any|some|\d+)\b"
+          r"|\b(?:half|part|some|most|one|two|three)\s+(?:of\s+)?(?:my|our|the)\s+(?:[\w-]+\s+)?(?:order|parcel|package|delivery|shipment|box)"
+          r"\s+(?:is|are|was|were|went)\s+missing\b")
+_NOT_MINE = (r"\b(?:is\s*n[o']?t|isnt|is\s+not|was\s*n[o']?t|wasnt|was\s+not|are\s*n[o']?t|are\s+not|not)\s+(?:mine|ours|for\s+(?:me|us))\b"
+             r"|\bnot\s+what\s+(?:i|we)\s+(?:ordered|bought|paid\s+for|asked\s+for|chose)\b"
+             r"|\b(?:someone|somebody)\s+else'?s\s+(?:name|address|order|parcel|package|stuff|things?|items?|shopping)\b"
+             r"|\baddressed\s+to\s+(?:someone|somebody)\s+else\b")
+_BILLED_WRONG = (r"\b(?:invoices?|receipts?|bills?|billing)\b.{0,40}\b(?:wrong|incorrect|mistakes?|errors?|misspel(?:t|led))\b"
+                 r"|\b(?:wrong|incorrect)\b.{0,30}\b(?:on|in)\s+(?:my|the|our|this)\s+(?:invoice|receipt|bill)\b"
+                 r"|\b(?:charged|billed)\s+(?:me\s+|us\s+)?(?:the\s+)?(?:wrong|incorrect)\b")
 URGENT = re.compile(r"\b(urgent|asap|immediately|emergency)\b", re.IGNORECASE)
 
 
@@ -126,7 +143,8 @@ class CreateTicket(ToolPlugin):
         rf"(?:\b(?:my|our|i|i've|we|you|your)\b|\barrived\b|\bcame\b)(?:\s+[\w'-]+){{0,4}}?\s+{_FAULT}",
         rf"\b(?:i|we)\s+(?:bought|got|received|ordered|purchased)\b.{{0,40}}{_FAULT}",
         r"投诉|报修|反映|(?:帮|给)我.{0,2}(?:记录|登记|备案)|(?:开|建|提|提交|创建|登记|报|申请).{0,4}(?:工单|问题|故障|保修|售后)|(?:帮|给)我.{0,4}(?:修|维修|换)|回(?:个)?电(?:话)?|打电话给我|给我打电话",
-        rf"(?:我|收到|买的|你们|送来|寄来|到的|发来|送到).{{0,20}}{_FAULT_ZH}|^.{{0,8}}{_FAULT_ZH}(?:了|啦|的)?\W*$",
+        # "电器跳闸是不是质量问题" asks whether it counts as a fault
+        rf"(?:我|收到|买的|你们|送来|寄来|到的|发来|送到).{{0,20}}{_FAULT_ZH}|^.{{0,8}}(?<!是不是)(?<!算不算)(?<!是否){_FAULT_ZH}(?:了|啦|的)?\W*$",
         # a faulty item the customer wants repaired or replaced ("I want this fixed", "please repair it")
         r"\b(?:want|need|get|have)\s+(?:this|it|them|that|one)\s+(?:fixed|repaired|replaced|sorted(?:\s+out)?|looked\s+at)\b"
         r"|\b(?:please|pls|plz|can\s+you|could\s+you)\s+(?:\w+\s+)?(?:fix|repair|replace)\b",
@@ -141,6 +159,16 @@ class CreateTicket(ToolPlugin):
         # what came is not what the customer bought: "I received a blue kettle but paid for the red one", "我买的是黑色椅子，寄来的是白色凳子"
         r"\b(?:received|got|sent\s+(?:me|us)|delivered|came\s+with)\b.{0,40}\bbut\s+(?:i|we)\s+(?:ordered|paid\s+for|bought|asked\s+for|chose)\b",
         r"(?:买|订|要|下单|选)的(?:是|明明是).{1,15}?(?:寄来|送来|收到|发来|到手|给我发|发过来)的(?:是|却是|成了|变成)",
+        # short, someone else's, or billed wrong: "only 2 of the 4 chairs came. order 22950", "got a parcel that isn't mine",
+        # "my invoice for order 57709 has the wrong company name"
+        _SHORT, _NOT_MINE, _BILLED_WRONG,
+        r"(?:少发|漏发|少寄|漏寄|发少了|少件|缺件|(?:少|缺)了[一两二三四五几\d]+[件个条双样份箱包盒套只台]"
+        r"|只(?:收到|到了|来了|发了)了?[一两二三四五几\d]+[件个条双样份箱包盒套只台](?!.{0,8}(?:吗|么|正常))"
+        r"|(?:包裹|快递|东西|货|这件|这个)(?:根本)?(?:不是我的|是别人的)|(?:收到|送来|寄来)了?别人的|发票.{0,12}(?:错了|不对|有误)|开错(?:了)?发票)",
+        # a demand about what went wrong: "what are you going to do about it", "这个问题必须给我解决", "给我个说法"
+        r"\bwhat\s+(?:are|r)\s+(?:you|u|ya)\s+(?:going\s+to|gonna)\s+do\s+about\s+(?:it|this|that)\b"
+        r"|\bwhat\s+will\s+you\s+do\s+about\s+(?:it|this|that)\b",
+        r"(?:必须|一定要|赶紧|马上|立刻|立即|尽快)(?:给我|帮我|给)?(?:解决|处理|补发|补寄|退款|退钱|赔偿|赔钱|给个说法)|给(?:我)?(?:个|一个)说法",
     )
     # Linear on any input: a match may only start where a run of its characters starts (the
     # lookbehinds), and every repeat is bounded, so a long run of letters is scanned once, not once per letter.

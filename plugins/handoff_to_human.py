@@ -46,13 +46,13 @@ class HandoffToHuman(ToolPlugin):
     # request forms (see ToolPlugin.intents): asking for a person, naming one, or refusing the bot
     intents = (
         rf"\b(?:talk|speak|chat|connect|transfer|put\s+me\s+(?:through|in\s+touch)|pass\s+me|get\s+me|give\s+me|switch\s+me"
-        rf"|hand\s+me|escalate|deal|have\s+a\s+(?:word|chat)|connected|transferred|put\s+through|get\s+hold\s+of|put\s+in\s+touch)\b.{{0,25}}\b{_PEOPLE}\b"
+        rf"|hand\s+me|escalate|deal|have\s+a\s+(?:word|chat)|connected|transferred|put\s+through|get\s+hold\s+of|put\s+in\s+touch)\b.{{0,25}}\b{_PEOPLE}s?\b"
         r"|\b(?:put\s+me\s+through|connect\s+me|transfer\s+me)\b",
         # wanting a person is wanting one as such: "I need a human", not "I need a package that lets people share files"
         rf"\b(?:need|want|require|prefer|like)\s+(?:help\s+from\s+|to\s+(?:talk|speak|chat)\s+(?:to|with)\s+)?"
         rf"(?:(?:an?|the|some|one|real|actual|live|proper|your)\s+)*{_PEOPLE}\b",
         # naming who they want, and nothing else: "operator", "a real human, please", "agent agent agent"
-        rf"^\W*(?:(?:an?|the|real|live|your)\s+)*(?:{_PEOPLE}|human\s+being|boss|customer\s+support|live\s+(?:chat|support))s?"
+        rf"^\W*(?:(?:an?|the|real|live|your)\s+)*(?:{_PEOPLE}|human\s+being|boss|customer\s+support|live\s+(?:chat|support))s?(?:\s+real)?"
         rf"(?:\W+(?:{_PEOPLE}s?|please|pls|plz|now|asap))*\W*$",
         r"\b(?:real|live|actual)\s+(?:human|person|agent|people|one)\b",
         # "I'd rather explain this to a human being"

@@ -15,7 +15,7 @@ _THINGS = r"(?:orders?|packages?|parcels?|shipments?|deliver(?:y|ies)|purchases?
 # goods named by the customer's own purchase: "the espresso machine I ordered", "that lamp we bought"
 _BOUGHT = r"(?:the|that|this|those|these|my|our)\s+(?:[\w-]+\s+){0,3}?(?:i|we)\s+(?:ordered|bought|purchased|paid\s+for)\b"
 # what an order does on its way: "has it shipped", "left the warehouse", "get here"
-_MOVES = (r"(?:ship\w*|dispatch\w*|sen[dt]|left|leave|arriv\w*|deliver\w*|come|coming|came|go\s+out|went\s+out|get\s+here"
+_MOVES = (r"(?:ship\w*|dispatch\w*|sen[dt]|left|leave|arriv\w*|deliver\w*|come|coming|came|go\s+out|went\s+out|get(?:ting)?\s+here"
           r"|be\s+here|here|show\s+up|shown\s+up|turn(?:ed)?\s+up|reach\w*|on\s+(?:its|their)\s+way|out\s+for\s+delivery)")
 # the customer's own goods, however named: "my new mattress", "the coffee grinder I ordered"
 _MINE = rf"(?:(?:my|our)\s+(?:[\w'-]+\s+){{0,2}}?[\w'-]+|{_BOUGHT})"
@@ -38,7 +38,9 @@ _PROGRESS = (r"\b(?:where(?:'s|s|\s+is|\s+are)|where\s+(?:on\s+earth|in\s+the\s+
              r"|update\s+on|(?:any|no)\s+(?:movement|progress|info(?:rmation)?)|delayed|postponed|pushed\s+back|rescheduled|late"
              r"|still\s+processing|in\s+transit|stuck|nowhere|tracking|(?:is|was|were|are)\s+due|expecting"
              r"|taking\s+(?:forever|ages|so\s+long|too\s+long|a\s+long\s+time)"
-             r"|heard\s+(?:anything|nothing)|what\s+happened\s+to|turned\s+up|shown\s+up|get\s+here|be\s+here|(?:not|n't)\s+here"
+             r"|heard\s+(?:anything|nothing)|what\s+happened\s+to|turned\s+up|shown\s+up|get(?:ting)?\s+here|be\s+here|(?:not|n't)\s+here"
+             # "can you check where they are", "no shipping email yet"
+             r"|where\s+(?:it|they)\s+(?:is|are|has\s+got(?:ten)?\s+to)|(?:shipping|dispatch|tracking)\s+(?:e-?mail|confirmation|notification|notice)s?"
              r"|been\s+(?:sent|posted|shipped|dispatched))\b")
 # the same in Chinese: the customer's own purchase ("我的", "我那件", "买的", "拍的", "下的单")...
 _OWN_ZH = r"(?:我(?:们)?(?:的|那|这)|(?:买|订|下单|购买|网购|拍|抢)的|下的单)"
@@ -48,7 +50,8 @@ _PROGRESS_ZH = (r"(?:发货|发出|发了|寄出|出库|到哪|在哪|到了[吗
 # ...unless it reports a problem with it (a ticket) or speaks of something no order is (a refund, a file, the package manager)
 _NOT_PROGRESS = (r"\b(?:damag\w*|insur\w*|broken|cracked|smashed|shattered|faulty|defective|missing|wrong|complain\w*|ruined|torn|dented|leak\w*"
                  r"|refund\w*|password|account|invoice|warranty|bug|install\w*|upgrad\w*|apt|dpkg|aptitude|repositor\w*|kernel|mirror"
-                 r"|files?|folders?|director(?:y|ies)|config\w*|settings?|logs?|stored|kept|located|saved|cache|e-?mails?|confirmation|(?<!tracking\s)codes?|payments?|cards?|charges?)\b")
+                 r"|files?|folders?|director(?:y|ies)|config\w*|settings?|logs?|stored|kept|located|saved|cache"
+                 r"|(?<!shipping\s)(?<!dispatch\s)(?<!tracking\s)(?:e-?mails?|confirmation)|(?<!tracking\s)codes?|payments?|cards?|charges?)\b")
 
 STATUS_TEXT = {
     "processing": "is being prepared and has not shipped yet",
@@ -123,7 +126,8 @@ class OrderStatus(ToolPlugin):
         r"\b(?:where(?:'s|s)?|when)\b.{0,30}\b(?:i|we)\s+(?:ordered|bought|purchased|paid\s+for)\b",
         # "where's my blender, ordered it a week ago", "ordered a rug two weeks ago, where is it?"
         r"\bwhere(?:'s|s|\s+is|\s+are)\s+(?:my|our)\s+[\w-]+(?:\s+[\w-]+)?\W+(?:(?:i|we)\s+)?(?:ordered|bought|purchased|paid\s+for)\b"
-        r"|\b(?:ordered|bought|purchased|paid\s+for)\b.{0,40}\bwhere(?:'s|s|\s+is|\s+are)\s+(?:it|they|them|this|that)\b",
+        r"|\b(?:ordered|bought|purchased|paid\s+for)\b.{0,40}\bwhere(?:'s|s|\s+is|\s+are)\s+(?:it|they|them|this|that)\b"
+        r"(?!\s+(?:stored|kept|saved|installed|located|configured|shown|listed))",
         # the goods named by their purchase: "has the espresso machine I ordered on the 3rd left the warehouse?"
         rf"\b(?:has|have|did|is|was|are|were)\b.{{0,6}}\b{_BOUGHT}.{{0,40}}\b{_MOVES}\b",
         rf"\b(?:when|how\s+(?:long|soon)|what\s+(?:time|day))\b.{{0,25}}\b{_BOUGHT}.{{0,30}}\b{_MOVES}\b",
@@ -173,7 +177,7 @@ class OrderStatus(ToolPlugin):
         rf"\b(?:my|our)\s+{_THINGS}\s+(?:has|have|was|is)\s+(?:been\s+|already\s+)?(?:shipped|dispatched|sent|left)\b",
         r"\b(?:has|have|did)\s+(?:you|it|they)(?:\s+(?:guys|people|all))?\s+(?:been\s+)?(?:ship|send|dispatch|post|shipped|sent|dispatched|posted)\b",
         # the order itself lost or late; "half the items in my order are missing" is a problem with its contents (a ticket)
-        rf"(?<!\bin\s)(?<!\bfrom\s)(?<!\bof\s)\b(?:my|our)\b.{{0,20}}\b{_THINGS}\b.{{0,20}}\b(?:late|delayed|lost|missing|stuck)\b",
+        rf"(?<!\bin\s)(?<!\bfrom\s)(?<!\bof\s)(?<!\bhalf\s)\b(?:my|our)\b.{{0,20}}\b{_THINGS}\b.{{0,20}}\b(?:late|delayed|lost|missing|stuck)\b",
         r"^\W*(?:(?:i\s+)?need\s+(?:the\s+|my\s+|a\s+)?|my\s+)?(?:tracking(?:\s+(?:number|info|code|link))?"
         r"|(?:order|delivery|shipping|parcel|package)\s+(?:status|tracking|update))(?:\s+(?:please|pls|plz))?\W*$",
         r"(?:查|跟踪|追踪|看看|看下|看一下).{0,6}(?:订单|包裹|快递|物流|单号)|(?:查|看|跟踪|追踪)(?:一下|一查|下)?.{0,8}(?:买|订|下单|购买)的",

@@ -145,3 +145,19 @@ def test_do_you_know_asks_the_service_not_for_a_rule():
     assert not asks_for_information("do you know when my curtains will be delivered?")
     assert not asks_for_information("Do you have an update on my order?")
     assert asks_for_information("Do you ship to Canada?") and asks_for_information("Do you know how to install a package?")
+
+
+def test_a_demand_and_the_customer_explaining_are_no_information_questions():
+    assert not asks_for_information("the lamp is smashed, what are you going to do about it")
+    assert not asks_for_information("I'd rather explain this to a real person")
+    assert asks_for_information("what are the delivery options") and asks_for_information("can you explain the return policy")
+
+
+@pytest.mark.parametrize("message", ["没有账号能查订单吗", "不用注册也能下单吗", "商品坏了是维修还是换新"])
+def test_a_chinese_case_or_choice_asks_for_information(message):
+    assert asks_for_information(message)
+
+
+@pytest.mark.parametrize("message", ["没有账号能帮我查一下订单吗", "我的包裹是丢了还是在路上"])
+def test_a_chinese_request_with_a_case_or_a_choice_stays_a_request(message):
+    assert not asks_for_information(message)

@@ -179,3 +179,21 @@ def test_a_counter_example_contained_in_a_longer_request_does_not_veto_its_reque
 ])
 def test_a_question_about_what_is_possible_is_no_request_though_a_request_form_matches(box, message):
     assert box.route(message) is None
+
+
+@pytest.mark.parametrize("message", [
+    # a problem with what came, named by its order number: the request form for a ticket beats the named case
+    "only three of the five plates came. order 31555, please sort it", "order 31555 arrived without the remote",
+    "the invoice for order 31555 has the wrong billing address", "订单 31555 漏发了一件，赶紧补寄",
+])
+def test_a_problem_report_beats_a_named_case(box, message):
+    decision = box.route(message, knowledge=0.9)
+    assert decision is not None and decision.name == "create_ticket"
+
+
+@pytest.mark.parametrize("message", [
+    "What should I do with a parcel that isn't mine?", "how do I get a wrong invoice corrected?", "少发了怎么办",
+    "没有订单号能查物流吗", "快递是放门口还是送上楼？", "空调跳闸是不是质量问题",
+])
+def test_look_alikes_of_a_problem_report_stay_with_the_knowledge_base(box, message):
+    assert box.route(message) is None

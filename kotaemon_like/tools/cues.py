@@ -51,14 +51,21 @@ _HOW_TO = re.compile(
     r"|(?:周末|周六|周日|星期[六日天]|礼拜[六日天]|晚上|夜里|夜间|半夜|凌晨|节假日|假期|节日|过年|非工作时间|下班后|24小时|全天)"
     r".{0,8}(?:有|在|上班|工作|营业|值班|人工|客服).{0,8}(?:吗|么|嘛|[?？]|$)"
     r"|如果|万一|假如|(?:在|去|从)?哪(?:里|儿)?(?:能|可以)?(?:找|看|查|买|下载|设置|修改|填写)"
+    # what one can do in a case a clause sets, asked of no one in particular: "没有账号能查订单吗", "不用注册也能下单吗"
+    r"|^(?!.*(?:帮|给我|请|麻烦))(?:没有|没|不用|不需要|无需)(?!事|关系)[^，。！？,.!?]{1,8}?也?(?:能|可以|能不能|能否|可不可以)[^，。！？,.!?]{1,12}(?:吗|么|嘛)"
     r"|^(?!.*(?:帮|给我|请|麻烦|(?:跟|和|与|同)我|让(?:人工|客服|真人|工作人员|经理|主管))).*(?:可以|能不能|能否|支持|允许|会).{0,12}吗",
     re.IGNORECASE,
 )
 # a how-to, definition, why, when or how-long question asks for information; about the customer's own things
 # ("what's the status of my order?") it may be a request, but only in a plugin's request form
 _INFORMATION = re.compile(
-    r"\b(?:how\s+(?:do|does|can|could|should|would|to|is|are|long|much|many|often|soon|far)|what\s+(?:is|are|does|do|time|day)"
-    r"|what's|why|explain|difference between|during\s+(?:which|what)|which\s+(?:hours?|days?|times?)|when\s+(?:is|are|was|were|will|would|does|do|did)"
+    # "what are you going to do about it" demands, it does not ask
+    r"\b(?:how\s+(?:do|does|can|could|should|would|to|is|are|long|much|many|often|soon|far)"
+    r"|what\s+(?:is|are|does|do|time|day)(?!\s+(?:you|u|ya)\s+(?:going\s+to|gonna|planning\s+to)\s+do\s+about\b)"
+    # "I'd rather explain this to someone" is the customer explaining, to a person they ask for
+    r"|what's|why|explain(?!(?:\s+[\w'-]+){0,3}?\s+to\s+(?:an?\s+|the\s+|one\s+of\s+your\s+)?(?:real\s+|actual\s+|live\s+)?"
+    r"(?:someone|somebody|human|person|agent|representative|manager|colleague)s?\b)"
+    r"|difference between|during\s+(?:which|what)|which\s+(?:hours?|days?|times?)|when\s+(?:is|are|was|were|will|would|does|do|did)"
     # wanting to know is asking for information: "I'd like to know your refund policy", "tell me about delivery"
     r"|(?:want|like|need|wish)\s+to\s+(?:know|understand|find\s+out|learn)|i'?m\s+curious|i\s+wonder|tell\s+(?:me|us)\s+about"
     r"|figure\s+out|who\s+(?:pays|covers|bears|decides|is\s+responsible)"
@@ -130,7 +137,9 @@ _CAPABILITY_ZH = re.compile(
     rf"(?:可以|可不可以|能不能|能否|(?<![不功智性只才可])能)(?!(?:让[^，。！？,.!?]{{1,6}}?)?(?:来)?(?:帮(?:我|忙)?|给我)?{_ASKING_ZH})"
     r"[^，。！？,.!?]{1,12}?(?:吗|么|嘛)")
 # a choice between two ("…吗，还是要自己改"): a question for information, as "… or …?" is in English; "还是没到" is "still"
-_CHOICE_ZH = re.compile(r"[，,、]\s*还是(?!没|不|一直|老|在)|(?:吗|呢)\s*还是")
+# and so is "是…还是…" ("商品坏了是换新还是维修？") when it is not about the customer's own order ("我的包裹是丢了还是在路上")
+_CHOICE_ZH = re.compile(r"[，,、]\s*还是(?!没|不|一直|老|在)|(?:吗|呢)\s*还是"
+                        r"|^(?!.*(?:我(?:们)?(?:的|那|这)|帮我|给我)).*是[^，。！？,.!?]{1,10}?还是(?!没|不|一直|老|在)")
 # clauses: "useless bot. HUMAN." asks for a human in its second clause, as "HUMAN." alone would; so does "log this: the strap
 # snapped" in its second
 _CLAUSE = re.compile(r"[.!?;:,，。！？；：…]+")
