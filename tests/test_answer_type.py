@@ -1,12 +1,12 @@
-"""What a question asks for (a count, an amount of money) and whether a sentence holds it, and the answer
-sentence it picks on real PDF text."""
+"""What a question asks for (a count, an amount of money, a figure) and whether a sentence holds it, and the
+answer sentence it picks on real PDF text."""
 
 from __future__ import annotations
 
 import pytest
 
 from kotaemon_like.components import Chunk, ScoredChunk
-from kotaemon_like.generators.answer_type import expected, says_no
+from kotaemon_like.generators.answer_type import expected, figure, says_no
 from kotaemon_like.generators.extractive import ExtractiveGenerator
 from kotaemon_like.ingest.loaders import PdfLoader
 
@@ -28,6 +28,26 @@ def test_an_amount_of_money_for_a_price_question():
 def test_questions_asking_for_no_count_or_amount():
     assert expected("how do I install a package?") is None
     assert expected("who wrote the linux kernel?") is None
+
+
+def test_a_question_asking_for_a_figure_needs_one_of_its_kind():
+    memory = figure("how much memory do I need to install debian?")
+    assert memory("At least 512 MB of RAM.") and memory("two gigabytes") and not memory("You can boot from USB.")
+    year = figure("until what year is bullseye supported")
+    assert year("Security support ends in 2026.") and year("released on August 14, 2021")
+    assert not year("release 11 is the stable distribution")  # a number, but no year
+    assert figure("how much were the annotators paid?")("$12 per hour") and \
+        not figure("how much were the annotators paid?")("666 conversations")  # a price wants money
+    assert figure("how long does a fix take to reach testing")("it could be months")
+    assert not figure("how many installers are there")("Once the installer has booted, ...")  # "once" is no count
+    assert figure("Debian 12 的安全支持到哪年结束")("支持到 2028 年") and not figure("安装最少要多大内存")("用 USB 安装")
+    assert figure("一个葡萄糖分子里有几个氧原子")("有6个氧原子")
+
+
+def test_questions_asking_for_no_figure():
+    assert figure("how do I install a package?") is None and figure("what is apt-pinning") is None
+    assert figure("方程式里几个反应物之间的加号怎么读") is None  # 几个 names the reactants; it asks how to read
+    assert figure("when should I use testing?") is None  # "when" may be answered by a condition
 
 
 def test_a_yes_no_question_looks_for_a_no_or_a_limit():

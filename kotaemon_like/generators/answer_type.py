@@ -1,7 +1,12 @@
 """What a question asks for, and whether a sentence holds it: "how many architectures" is answered by a
 count of them ("runs on 9 architectures"), "how much does the test cost" by an amount of money ("$3,400"),
 and a yes/no question ("do I have to subscribe before I post?") often by a sentence that says no or sets a
-limit ("Messages can be posted even without subscribing.")."""
+limit ("Messages can be posted even without subscribing.").
+
+A question asking for a figure (a number, an amount, a duration, a year or a date: "how much RAM do I
+need", "until what year is bullseye supported", "安装最少要多大内存") is not answered by sentences holding
+none: `figure` tells the relevance gate so, which then says "I don't know" rather than quote the nearest
+entry."""
 
 from __future__ import annotations
 
@@ -13,10 +18,41 @@ from ..stores.analyzer import query_terms, stem
 _YES_NO = re.compile(r"^(?:do|does|did|can|could|is|are|was|were|should|will|would|may|must|has|have)\b", re.IGNORECASE)
 _POLARITY = re.compile(r"\b(?:not|no|never|only|without|cannot|none|neither|nor)\b|n't\b", re.IGNORECASE)
 _HOW_MANY = re.compile(r"\bhow many\b", re.IGNORECASE)
-_PRICE = re.compile(r"\b(?:how much|what)\b.*\b(?:cost|costs|price|charge|fee|fees|pay)\b", re.IGNORECASE)
+_PRICE = re.compile(r"\b(?:how much|what)\b.*\b(?:cost|costs|price|charge|fee|fees|pay|paid)\b", re.IGNORECASE)
 _MONEY = re.compile(r"[$€£]\s?\d|\b\d[\d,.]*\s?(?:dollars|euros?|usd|eur)\b", re.IGNORECASE)
 # a number and the word after it, or the one after that ("9 architectures", "10 degrees of difference")
 _COUNTED = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?\s+([a-z-]+)(?:\s+([a-z-]+))?", re.IGNORECASE)
+
+
+# questions asking for a figure, and what holds one
+_ASKS_DATE = re.compile(r"\b(?:what|which)\s+(?:year|date|day)\b|哪一?年|哪一?天|几月几[号日]", re.IGNORECASE)
+_ASKS_DURATION = re.compile(r"\bhow long\b|多久|多长时间", re.IGNORECASE)
+_ASKS_NUMBER = re.compile(r"\bhow (?:much|many|big|large|old|often)\b|多少|多大|几[个位种台次天年周岁号]", re.IGNORECASE)
+_ASKS_WAY = re.compile(r"怎么|如何|为什么|什么时候")  # 几个反应物之间的加号怎么读 asks how, not how many
+_NUMBER = re.compile(
+    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|fifty|dozens?|"
+    r"hundreds?|thousands?|millions?|billions?|single|twice|half|several|few)\b|"
+    r"[一二两三四五六七八九十百千万亿几][个位种台次天年月周倍条件块元岁小分秒]", re.IGNORECASE)
+_DURATION = re.compile(r"\b(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?)\b|[天月年周]", re.IGNORECASE)
+_DATE = re.compile(
+    r"\b(?:1[5-9]|20)\d\d\b|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}\b|"
+    r"\d{1,2}\s*月\s*\d{1,2}\s*[日号]|\d{4}\s*年", re.IGNORECASE)
+
+
+def figure(question: str) -> Callable[[str], bool] | None:
+    """For a question asking for a figure, a test of whether a text holds one of the kind asked (an amount of
+    money for a price, a year or a date, a duration, a number); None when it asks for none."""
+    if _PRICE.search(question):
+        return lambda text: bool(_MONEY.search(text))
+    if _ASKS_DATE.search(question):
+        return lambda text: bool(_DATE.search(text))
+    if _ASKS_WAY.search(question):
+        return None
+    if _ASKS_DURATION.search(question):
+        return lambda text: bool(_NUMBER.search(text) or _DURATION.search(text))
+    if _ASKS_NUMBER.search(question):
+        return lambda text: bool(_NUMBER.search(text))
+    return None
 
 
 def expected(question: str) -> Callable[[str], bool] | None:

@@ -20,10 +20,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..components import Embedder, Message, ScoredChunk
 from ..retrievers.continuation import CONTINUES
-from ..retrievers.gate import asked, term_share
+from ..retrievers.gate import Evidence, asked, term_share
 from ..retrievers.translate import QueryTranslator
 from ..stores.analyzer import query_terms, term_overlap, terms
-from .answer_type import expected, says_no
+from .answer_type import expected, figure, says_no
 from .passages import carry_over, is_quotable, sections, strip_overlap
 
 log = logging.getLogger(__name__)
@@ -245,17 +245,21 @@ class ExtractiveGenerator:
             return False
         return bool(_REFERS_BACK.match(sentence.lstrip("(")) or len(sentence) < self.params.short_sentence)
 
-    def evidence(self, question: str, sources: Sequence[ScoredChunk]) -> tuple[float, float]:
+    def evidence(self, question: str, sources: Sequence[ScoredChunk]) -> Evidence:
         """How well the answer these sources give holds up: the cosine of the sentence closest to the question
-        (0 when the embedder cannot judge), and the share of the question's content terms found in the
-        sentences it would quote and their headings (of the sentences that ask, when the message says more;
-        of a question the embedder cannot read, the share of its words the quoted English translates)."""
+        (0 when the embedder cannot judge), the share of the question's content terms found in the sentences
+        it would quote and their headings (of the sentences that ask, when the message says more; of a
+        question the embedder cannot read, the share of its words the quoted English translates), and
+        whether they hold the figure the question asks for, if it asks for one ("how much RAM", "哪年")."""
         found, _ = self.candidates(question, sources)
         quoted = {text for _, text in self.select(question, sources)}
         text = " ".join(f"{c.heading} {c.text}" for c in found if c.text in quoted)
+        holds = figure(question)
+        has_figure = holds is None or any(holds(sentence) for sentence in quoted)
+        meaning = max((c.semantic for c in found), default=0.0)
         if self.translator is not None and self.translator.gloss(question) and not self._reads(question):
-            return max((c.semantic for c in found), default=0.0), self.translator.overlap(question, text)
-        return max((c.semantic for c in found), default=0.0), term_share(asked(question), text)
+            return Evidence(meaning, self.translator.overlap(question, text), has_figure)
+        return Evidence(meaning, term_share(asked(question), text), has_figure)
 
     def _reads(self, text: str) -> bool:
         return self.embedder is not None and self.embedder.coverage(text) >= self.params.min_coverage

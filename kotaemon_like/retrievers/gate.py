@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Callable, Protocol, Sequence
+from typing import Callable, NamedTuple, Protocol, Sequence
 
 from ..components import Embedder, ScoredChunk
 from ..stores.analyzer import query_terms, terms
@@ -62,9 +62,17 @@ def term_share(query: str, text: str, min_typo_chars: int = 5) -> float:
     return found / len(wanted)
 
 
+class Evidence(NamedTuple):
+    """What the answer a reader would give from some sources says about them."""
+
+    meaning: float  # cosine of the answer sentence closest to the question (0 when the embedder cannot judge)
+    coverage: float  # share of the question's terms in the sentences it would quote
+    figure: bool = True  # False: the question asks for a figure ("how much RAM", "哪年") the quoted sentences lack
+
+
 class AnswerReader(Protocol):
-    def evidence(self, question: str, sources: Sequence[ScoredChunk]) -> tuple[float, float]:
-        """(cosine of the closest answer sentence, share of the question's terms in the sentences quoted)."""
+    def evidence(self, question: str, sources: Sequence[ScoredChunk]) -> Evidence:
+        """How the answer these sources give holds up against the question."""
 
 
 class RelevanceGate:
@@ -75,7 +83,9 @@ class RelevanceGate:
     With a `reader` (the extractive generator), the answer itself is judged: its closest sentence may be
     the one close in meaning, and the bar rises by `answer_terms` times the share of the question's terms
     missing from the sentences it would quote. A shop's question ("change the delivery address of my
-    order") finds a notice's "Hand Delivery: … address" chunk close enough, but not an answer that says it."""
+    order") finds a notice's "Hand Delivery: … address" chunk close enough, but not an answer that says it.
+    A question asking for a figure ("how much RAM do I need", "Debian 12 的安全支持到哪年结束") whose quoted
+    sentences hold none of the kind asked is not answered either, however close they are."""
 
     def __init__(
         self, min_relevance: float = 0.4, embedder: Embedder | None = None, min_similarity: float = 0.0,
@@ -127,7 +137,10 @@ class RelevanceGate:
             bar += self.missing_terms * (1.0 - term_coverage(query, passing))
         sources = expand(passing)
         if self.reader is not None and self.answer_terms > 0:
-            meaning, coverage = self.reader.evidence(query, sources)
+            meaning, coverage, figure = self.reader.evidence(query, sources)
+            if not figure:
+                log.debug("gate: the question asks for a figure the answer does not hold")
+                return []
             similarity = max(similarity, meaning)
             bar += self.answer_terms * (1.0 - coverage)
         if similarity < bar:
@@ -155,10 +168,10 @@ class RelevanceGate:
             vectors = self.embedder.embed_documents([h.chunk.text for h in unknown]) @ self.embedder.embed_query(gloss)
             cosine.update((id(h), float(v)) for h, v in zip(unknown, vectors))
         if self.reader is not None and self.answer_terms > 0 and question:
-            meaning, coverage = self.reader.evidence(question, (expand or list)(readable))
+            meaning, coverage, figure = self.reader.evidence(question, (expand or list)(readable))
             closeness = (max(cosine.values()) + meaning) / 2
             bar = self.min_similarity + self.answer_terms * (1.0 - coverage)
-            passed = {id(h) for h in readable} if closeness >= bar else set()
+            passed = {id(h) for h in readable} if figure and closeness >= bar else set()
         else:
             passed = {i for i, c in cosine.items() if c >= self.min_similarity}
         kept = [h for h in hits if id(h) not in cosine or id(h) in passed]
