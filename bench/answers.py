@@ -2,7 +2,7 @@
 
     nice -n 10 python bench/answers.py                      # this checkout, plus the baseline commit below
     nice -n 10 python bench/answers.py --baseline REF       # compare against another commit (default: BASELINE)
-    nice -n 10 python bench/answers.py --split sealed --out bench/results/answers_sealed.json  # sealed alone, once
+    nice -n 10 python bench/answers.py --split vault --out bench/results/answers_vault.json  # vault alone, once
     python bench/answers.py --check                         # every expected fact is on an expected page (all splits)
 
 The questions (bench/answers_set.json) were written for this benchmark: paraphrased, casual, with typos,
@@ -12,8 +12,9 @@ bench/answers_unseen.json is a second held-back split (`unseen`), written after 
 been printed, and never tuned on. bench/answers_fresh.json (`fresh`) was written blind after every earlier split
 had been tuned on; run it once (`--split fresh`). bench/answers_blind.json (`blind`) was written blind after
 every earlier split, fresh included, had been tuned on; it was run once, and has been tuned on since.
-bench/answers_sealed.json (`sealed`) was written blind after every earlier split, blind included, had been tuned
-on: a run without --split leaves it out, so only `--split sealed` asks its questions; run it once.
+bench/answers_sealed.json (`sealed`) was written blind after blind had been tuned on; run once, tuned on since.
+bench/answers_vault.json (`vault`) was written blind after every earlier split, sealed included, had been tuned
+on: a run without --split leaves it out (LOCKED), so only `--split vault` asks its questions; run it once.
 Scores per split and language: `page_hit` (an expected page among the retrieved sources), `cited_hit` (the
 answer cites an expected page), `contains` (the answer holds an expected fact), `false_abstain` (an
 answerable question refused), `abstain` (an unanswerable question refused). Writes bench/results/answers.json.
@@ -38,7 +39,9 @@ SET = ROOT / "bench" / "answers_set.json"
 UNSEEN = ROOT / "bench" / "answers_unseen.json"  # a second held-back split, written later; never tuned on
 FRESH = ROOT / "bench" / "answers_fresh.json"  # written blind after every earlier split had been tuned on; run once
 BLIND = ROOT / "bench" / "answers_blind.json"  # written blind after fresh had been tuned on; run once, tuned on since
-SEALED = ROOT / "bench" / "answers_sealed.json"  # written blind after blind had been tuned on; only with --split sealed
+SEALED = ROOT / "bench" / "answers_sealed.json"  # written blind after blind had been tuned on; run once, tuned on since
+VAULT = ROOT / "bench" / "answers_vault.json"  # written blind after sealed had been tuned on; only with --split vault
+LOCKED = "vault"  # the split a run leaves out unless it names it, so tuning never sees it
 PDFS = Path(os.environ.get("KL_SHARED_DATA", ROOT.parent / "shared" / "data")) / "pdfs"
 # the PDFs with a text layer (the scanned ones would measure OCR, not answers)
 DOCUMENTS = [
@@ -63,11 +66,12 @@ def has_fact(answer: str, facts: list[str]) -> bool:
     return any(normalize(f) in text for f in facts)
 
 
-def load_set(sealed: bool = False) -> tuple[list[dict], list[dict]]:
-    """(answerable, unanswerable) of every file, each question with its id and split; `sealed` only when asked."""
+def load_set(locked: bool = False) -> tuple[list[dict], list[dict]]:
+    """(answerable, unanswerable) of every file, each question with its id and split; the LOCKED split only when
+    asked."""
     data = json.loads(SET.read_text(encoding="utf-8"))
     files = [(UNSEEN, "new", "unseen"), (FRESH, "fresh", "fresh"), (BLIND, "blind", "blind")]
-    files += [(SEALED, "sealed", "sealed")] if sealed else []
+    files += [(SEALED, "sealed", "sealed")] + ([(VAULT, "vault", LOCKED)] if locked else [])
     later = [(json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}, prefix, split)
              for path, prefix, split in files]
     out = []
@@ -86,7 +90,7 @@ def check() -> int:
     """Every expected fact appears on one of its expected pages (PDF text, normalised)."""
     import pymupdf
 
-    answerable, _ = load_set(sealed=True)
+    answerable, _ = load_set(locked=True)
     pages: dict[str, list[str]] = {}
     bad = 0
     for q in answerable:
@@ -107,7 +111,7 @@ def run(config: str, label: str, workdir: Path | None = None, split: list[str] |
     from kotaemon_like import registry
     from kotaemon_like.chat import CitationEvent, DoneEvent, TokenEvent
 
-    everything = load_set(sealed=bool(split and "sealed" in split))
+    everything = load_set(locked=bool(split and LOCKED in split))
     answerable, unanswerable = ([q for q in questions if not split or q["split"] in split] for questions in everything)
     rows = []
     with tempfile.TemporaryDirectory(prefix="kl-answers-") as tmp:
@@ -212,8 +216,8 @@ def main() -> None:
     parser.add_argument("--label", default="this checkout")
     parser.add_argument("--workdir", type=Path, help="keep this checkout's index here; a rerun embeds only changes")
     parser.add_argument("--baseline-results", type=Path, help="reuse the baseline rows of an earlier results file")
-    parser.add_argument("--split", nargs="+", choices=["tuning", "held_back", "unseen", "fresh", "blind", "sealed"],
-                        help="ask only these splits' questions (without it, every split but `sealed`)")
+    parser.add_argument("--split", nargs="+", choices=["tuning", "held_back", "unseen", "fresh", "blind", "sealed", LOCKED],
+                        help=f"ask only these splits' questions (without it, every split but `{LOCKED}`)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "answers.json")
     args = parser.parse_args()
     if args.check:

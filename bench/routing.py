@@ -3,15 +3,16 @@
     python bench/routing.py                 # the set in tests/data/routing_set.jsonl, bundled MiniLM
     python bench/routing.py --details       # also print every message with its decision
     python bench/routing.py --exclude tune  # leave a split out (repeatable)
-    python bench/routing.py --only sealed --out bench/results/routing_sealed.json  # the sealed split alone; run once
+    python bench/routing.py --only vault --out bench/results/routing_vault.json  # the vault split alone; run once
 
 For the plugins in plugins/, reports per split and per language: precision and recall per plugin,
 requests routed to the right plugin, and knowledge questions hijacked by a plugin. The splits `tune`,
 `dev`, `held`, `test`, `unseen` and `fresh` were each held back for a while, measured, their misses
 printed, and tuned on since: they are tuning material. `blind` was written blind after every earlier
 split, fresh included, had been tuned on; run once, and tuned on since. `sealed` (tests/data/routing_sealed.jsonl)
-was written blind after blind had been tuned on; run once. It is left out of every run unless `--include-sealed`
-or `--only sealed` is given. Three routers run on the same messages: the router alone, the router weighing the knowledge base's
+was written blind after blind had been tuned on; run once, and tuned on since. `vault` (tests/data/routing_vault.jsonl)
+was written blind after sealed had been tuned on; run once. It is left out of every run unless `--include-locked`
+or `--only vault` is given. Three routers run on the same messages: the router alone, the router weighing the knowledge base's
 relevance (the Debian FAQ from ../shared/data/pdfs indexed with the default config, as `kl chat` does;
 skipped when absent), and the first embedded router as the baseline (example similarity plus keyword and
 argument bonuses over 0.5).
@@ -40,11 +41,12 @@ from kotaemon_like.embedders import SentenceTransformerEmbedder  # noqa: E402
 from kotaemon_like.tools import Toolbox  # noqa: E402
 
 SET = ROOT / "tests" / "data" / "routing_set.jsonl"
-SEALED_SET = ROOT / "tests" / "data" / "routing_sealed.jsonl"  # the split nobody tunes on, in a file of its own
+SEALED_SET = ROOT / "tests" / "data" / "routing_sealed.jsonl"  # run once, tuned on since
+LOCKED_SET = ROOT / "tests" / "data" / "routing_vault.jsonl"  # the split nobody tunes on, in a file of its own
 FAQ = ROOT.parent / "shared" / "data" / "pdfs" / "debian-faq.en.pdf"
 KNOWLEDGE = "knowledge base"  # the expected route of a question a plugin must leave alone
-SPLITS = ("tune", "dev", "held", "test", "unseen", "fresh", "blind", "probe6", "probe7", "probe8", "sealed")  # in the order they were written
-SEALED = "sealed"  # left out of every run that does not ask for it, so tuning never sees it
+SPLITS = ("tune", "dev", "held", "test", "unseen", "fresh", "blind", "probe6", "probe7", "probe8", "sealed", "vault")  # in the order they were written
+LOCKED = "vault"  # left out of every run that does not ask for it, so tuning never sees it
 
 # the previous router's keywords per plugin (its rule: best example cosine, +0.1 for a keyword, +0.1 for
 # an argument, 0 when a counter-example is closer; a plugin at 0.5 or more fires)
@@ -56,16 +58,16 @@ BASELINE_KEYWORDS = {
 
 
 def load_set(*paths: Path) -> list[dict]:
-    """The messages of `paths` (default: the tuning set and the sealed split)."""
-    return [json.loads(line) for path in paths or (SET, SEALED_SET) if path.is_file()
+    """The messages of `paths` (default: the tuning set, the sealed split and the locked one)."""
+    return [json.loads(line) for path in paths or (SET, SEALED_SET, LOCKED_SET) if path.is_file()
             for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def select(rows: list[dict], only=(), exclude=(), include_sealed: bool = False) -> list[dict]:
-    """The rows of the splits asked for: `only` these, else all but `exclude`; `sealed` only when named or included."""
+def select(rows: list[dict], only=(), exclude=(), include_locked: bool = False) -> list[dict]:
+    """The rows of the splits asked for: `only` these, else all but `exclude`; LOCKED only when named or included."""
     if only:
         return [row for row in rows if row["split"] in only and row["split"] not in exclude]
-    return [row for row in rows if row["split"] not in exclude and (include_sealed or row["split"] != SEALED)]
+    return [row for row in rows if row["split"] not in exclude and (include_locked or row["split"] != LOCKED)]
 
 
 def baseline_route(box: Toolbox, message: str) -> str | None:
@@ -132,13 +134,13 @@ def main() -> None:
     parser.add_argument("--details", action="store_true", help="print every message with its decisions")
     parser.add_argument("--exclude", action="append", default=[], metavar="SPLIT",
                         help="leave this split out: neither routed nor reported (repeatable)")
-    parser.add_argument("--include-sealed", action="store_true", help=f"also route the `{SEALED}` split (run once)")
+    parser.add_argument("--include-locked", action="store_true", help=f"also route the `{LOCKED}` split (run once)")
     parser.add_argument("--only", action="append", default=[], metavar="SPLIT",
-                        help="route only this split (repeatable); `--only sealed` runs the sealed split alone")
+                        help=f"route only this split (repeatable); `--only {LOCKED}` runs the locked split alone")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "routing.json")
     args = parser.parse_args()
 
-    rows = select(load_set(), only=args.only, exclude=args.exclude, include_sealed=args.include_sealed)
+    rows = select(load_set(), only=args.only, exclude=args.exclude, include_locked=args.include_locked)
     if not rows:
         parser.error(f"no messages left in {SET.name} after --only/--exclude; the splits are {', '.join(SPLITS)}")
     splits = [s for s in SPLITS if any(row["split"] == s for row in rows)]
