@@ -264,6 +264,19 @@ def test_gate_refuses_an_answer_without_the_figure_asked_for(faq, embedder):
     assert reading.sources("how many ways are there to boot the debian installer without a dvd?", hits) == []
 
 
+@pytest.mark.slow
+def test_gate_weighs_the_question_words_the_candidate_sentences_lack_most(faq, embedder):
+    # the FAQ's installation entry shares "install" and "debian" with a question about software it never
+    # names: the word no candidate sentence holds is what the question is about, and it weighs most
+    at = faq[13].index("Getting and installing Debian")
+    hits = [ScoredChunk(Chunk(f"faq.pdf#p13:{at}", faq[13][at : at + 900], "faq.pdf", 13), 0.6, 0.6)]
+    reading = RelevanceGate(0.4, embedder, 0.35, reader=ExtractiveGenerator(embedder=embedder), answer_terms=0.25)
+    assert reading.sources("how do I install skype on debian?", hits) == []
+    assert reading.sources("how do I install wechat on debian", hits) == []
+    assert reading.sources("where are the official installation instructions for debian?", hits) == hits
+    assert reading.sources("how do i install debian", hits) == hits
+
+
 def test_the_answer_is_judged_against_the_sentences_that_ask():
     # a name and a card number told before the question are context, not words the answer must hold
     assert asked("I am Alice Smith, my card ends 4242. How long is the warranty?") == "How is the warranty?"

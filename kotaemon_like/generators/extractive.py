@@ -258,8 +258,11 @@ class ExtractiveGenerator:
         has_figure = holds is None or any(holds(sentence) for sentence in quoted)
         meaning = max((c.semantic for c in found), default=0.0)
         if self.translator is not None and self.translator.gloss(question) and not self._reads(question):
-            return Evidence(meaning, self.translator.overlap(question, text), has_figure)
-        return Evidence(meaning, term_share(asked(question), text), has_figure)
+            return Evidence(meaning, self.translator.overlap(question, text, [c.text for c in found]), has_figure)
+        # the question's rarest words among the candidate sentences weigh most: an answer on installing Debian
+        # lacking "wechat" of "how do I install wechat on debian" lacks what the question is about
+        weights = rarity(asked(question), [c.text for c in found])
+        return Evidence(meaning, term_share(asked(question), text, weights=weights), has_figure)
 
     def _reads(self, text: str) -> bool:
         return self.embedder is not None and self.embedder.coverage(text) >= self.params.min_coverage

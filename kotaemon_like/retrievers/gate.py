@@ -51,15 +51,17 @@ def asked(message: str) -> str:
     return _HOW_MUCH.sub(lambda m: m.group(0).split()[0], " ".join(questions) or message)
 
 
-def term_share(query: str, text: str, min_typo_chars: int = 5) -> float:
-    """Share of the question's content terms found in `text` (one typo away counts, from `min_typo_chars`)."""
+def term_share(query: str, text: str, min_typo_chars: int = 5, weights: dict[str, float] | None = None) -> float:
+    """Share of the question's content terms found in `text` (one typo away counts, from `min_typo_chars`);
+    with `weights` (term -> weight, see the extractive generator's `rarity`), the share of their weight."""
     wanted = query_terms(query)
     if not wanted:
         return 1.0
     present = set(terms(text))
-    found = sum(1 for t in wanted if t in present or
+    weight = (lambda t: weights.get(t, 1.0)) if weights else (lambda t: 1.0)
+    found = sum(weight(t) for t in wanted if t in present or
                 (len(t) >= min_typo_chars and any(_one_edit(t, p) for p in present if abs(len(p) - len(t)) <= 1)))
-    return found / len(wanted)
+    return found / sum(weight(t) for t in wanted)
 
 
 class Evidence(NamedTuple):

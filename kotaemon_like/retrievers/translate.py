@@ -17,10 +17,12 @@ import logging
 import re
 import threading
 from functools import lru_cache
+from typing import Sequence
 
 from ..stores.analyzer import ZH_STOP_CHARS, ZH_STOP_WORDS, has_cjk, query_terms, terms
 
 log = logging.getLogger(__name__)
+UNSEEN_WORD_WEIGHT = 2.0  # a question word no candidate sentence translates, against 1 for the others
 
 _HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _LATIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+#_-]*")
@@ -237,16 +239,21 @@ class QueryTranslator:
         score = sum(_longest_part(w, flat) / len(w) for w in wanted) + sum(t in present for t in latin)
         return score / (len(wanted) + len(latin))
 
-    def overlap(self, question: str, text: str) -> float:
+    def overlap(self, question: str, text: str, among: Sequence[str] = ()) -> float:
         """Share (0..1) of the question's glossed Chinese words that `text` translates, and of its words in Latin
         script that `text` holds: the cross-language counterpart of the keyword relevance (share of query terms
         found). A word counts by its best sense, by the share of that sense's terms present: "service" alone
-        is half of 客服 ("customer service")."""
+        is half of 客服 ("customer service"). With `among` (the candidate sentences), a word none of them
+        translates counts twice: the passages found say nothing of it (微信 in "怎么在 debian 上安装微信")."""
         wanted = self._word_senses(question)
         if not wanted:
             return 0.0
         present = set(terms(text))
-        return sum(max(len(sense & present) / len(sense) for sense in senses) for senses in wanted) / len(wanted)
+        shares = [max(len(sense & present) / len(sense) for sense in senses) for senses in wanted]
+        bags = [set(terms(t)) for t in among]
+        weights = [1.0 if not bags or any(sense & bag for sense in senses for bag in bags) else UNSEEN_WORD_WEIGHT
+                   for senses in wanted]
+        return sum(w * share for w, share in zip(weights, shares)) / sum(weights)
 
     @lru_cache(maxsize=1024)
     def _word_senses(self, question: str) -> tuple[tuple[frozenset[str], ...], ...]:
