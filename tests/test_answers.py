@@ -29,6 +29,17 @@ def source(text: str, page: int, relevance: float = 0.6) -> ScoredChunk:
     return ScoredChunk(Chunk(f"faq.pdf#p{page}:0", text, "faq.pdf", page), relevance, relevance)
 
 
+def faq_entry(faq: dict[int, str], page: int, start: str, size: int) -> list[ScoredChunk]:
+    """`size` characters of a FAQ page from `start`, as one retrieved chunk."""
+    at = faq[page].index(start)
+    return [ScoredChunk(Chunk(f"faq.pdf#p{page}:{at}", faq[page][at : at + size], "faq.pdf", page), 0.6, 0.6)]
+
+
+def reading_gate(embedder) -> RelevanceGate:
+    """The default gate: relevance, meaning, and the answer the extractive generator would give."""
+    return RelevanceGate(0.4, embedder, 0.35, reader=ExtractiveGenerator(embedder=embedder), answer_terms=0.25)
+
+
 def test_contents_and_index_pages_are_recognised(pdfs):
     faq = page_texts(pdfs, "debian-faq.en.pdf")
     kinds = {n: page_kind(t) for n, t in enumerate(faq, start=1)}
@@ -256,9 +267,7 @@ def test_gate_judges_the_answer_the_sources_would_give(pdfs, faq, embedder):
 def test_gate_refuses_an_answer_without_the_figure_asked_for(faq, embedder):
     # FAQ 2.7 on installing from a USB stick is close to a question about the memory an install needs, but
     # holds no figure; the same entry answers how to install without a CD
-    at = faq[14].index("2.7\nAre there any alternative")
-    hits = [ScoredChunk(Chunk(f"faq.pdf#p14:{at}", faq[14][at : at + 700], "faq.pdf", 14), 0.6, 0.6)]
-    reading = RelevanceGate(0.4, embedder, 0.35, reader=ExtractiveGenerator(embedder=embedder), answer_terms=0.25)
+    hits, reading = faq_entry(faq, 14, "2.7\nAre there any alternative", 700), reading_gate(embedder)
     assert reading.sources("how much memory do I need at minimum to install debian from a usb stick?", hits) == []
     assert reading.sources("can I install debian from a usb stick instead of a dvd?", hits) == hits
     assert reading.sources("how many ways are there to boot the debian installer without a dvd?", hits) == []
@@ -268,9 +277,7 @@ def test_gate_refuses_an_answer_without_the_figure_asked_for(faq, embedder):
 def test_gate_weighs_the_question_words_the_candidate_sentences_lack_most(faq, embedder):
     # the FAQ's installation entry shares "install" and "debian" with a question about software it never
     # names: the word no candidate sentence holds is what the question is about, and it weighs most
-    at = faq[13].index("Getting and installing Debian")
-    hits = [ScoredChunk(Chunk(f"faq.pdf#p13:{at}", faq[13][at : at + 900], "faq.pdf", 13), 0.6, 0.6)]
-    reading = RelevanceGate(0.4, embedder, 0.35, reader=ExtractiveGenerator(embedder=embedder), answer_terms=0.25)
+    hits, reading = faq_entry(faq, 13, "Getting and installing Debian", 900), reading_gate(embedder)
     assert reading.sources("how do I install skype on debian?", hits) == []
     assert reading.sources("how do I install wechat on debian", hits) == []
     assert reading.sources("where are the official installation instructions for debian?", hits) == hits
