@@ -37,7 +37,7 @@ _NOT_A_MEANING = re.compile(
 _QUESTION_WORDS = ZH_STOP_WORDS | frozenset("一不让给只上到用多对被去把从向几次成些每得着过想里叫")| frozenset(
     "一个 一些 这个 那个 这些 那些 怎么样 怎样才能 为何 是不是 有没有 能不能 可不可以 一下 自己 应该 时候 东西 还是 已经 "
     "就是 但是 因为 所以 如果 然后 或者 以及 关于 对于 通过 进行 之后 之前 以后 以前 的话 一共 请问 到底 究竟 大概 "
-    "几个 哪天 哪年 多长时间 多少个 什么时候 何时 多久 干什么 是什么 怎么回事 用来 叫什么 叫做 一下子 这样 那样 这种 那种 那个 "
+    "几个 哪天 哪年 多长时间 多少个 什么时候 何时 多久 干什么 是什么 怎么回事 用来 叫什么 叫做 一下子 这样 那样 这种 那种 "
     "除了 之外 还有 一起 别的 里面 怎么办".split()
 )
 # question words and the English question they ask; the first one found opens the gloss
