@@ -74,3 +74,19 @@ def test_one_config_line_gives_cross_language_search_and_the_index_remembers_it(
     with pytest.raises(IndexMismatchError, match="built with embedder 'multilingual-e5-small-q4'.*kl reindex"):
         registry.build_indexer(kb)
     kb.close()
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="evaluation data (../shared/data) not present")
+def test_the_gate_reads_e5_cosines_on_the_scale_of_its_bar(e5, pdfs):
+    # e5's cosines run 0.7..1: an off-topic question is 0.70 from the hold entry, over the 0.35 bar as a raw
+    # cosine; rescaled by the embedder's relevance it is 0, and the on-topic one stays well over the bar
+    from kotaemon_like.components import Chunk, ScoredChunk
+    from kotaemon_like.ingest.loaders import PdfLoader
+    from kotaemon_like.retrievers.gate import RelevanceGate
+
+    page = next(d.text for d in PdfLoader().load(str(pdfs / "debian-faq.en.pdf"), "faq.pdf") if d.page == 40)
+    hits = [ScoredChunk(Chunk("faq.pdf#p40:0", page, "faq.pdf", 40), 0.67, 0.67)]
+    gate = RelevanceGate(min_relevance=0.4, embedder=e5, min_similarity=0.35)
+    assert gate.similarity("who won the world cup in 2018", hits) > 0.6
+    assert gate.sources("who won the world cup in 2018", hits) == []
+    assert gate.sources("how can I keep a package at its current version", hits) == hits

@@ -79,7 +79,8 @@ class AnswerReader(Protocol):
 
 class RelevanceGate:
     """Chunks at `min_relevance` or above may answer; when the embedder can read the question, the closest
-    of them must also be within `min_similarity` (cosine) of it in meaning, a bar raised by `missing_terms`
+    of them must also be within `min_similarity` of it in meaning (a cosine on MiniLM's scale: the embedder's
+    `relevance` rescales e5's 0.7..1 cosines to it), a bar raised by `missing_terms`
     times the share of the question's content terms that none of them contains.
 
     With a `reader` (the extractive generator), the answer itself is judged: its closest sentence may be
@@ -134,6 +135,7 @@ class RelevanceGate:
             return expand(kept) if kept else []
         if similarity is None:
             return expand(passing)
+        similarity = self.embedder.relevance(similarity)  # on MiniLM's scale, whatever the embedder's cosine range
         bar = self.min_similarity
         if self.missing_terms > 0:
             bar += self.missing_terms * (1.0 - term_coverage(query, passing))
@@ -143,7 +145,7 @@ class RelevanceGate:
             if not figure:
                 log.debug("gate: the question asks for a figure the answer does not hold")
                 return []
-            similarity = max(similarity, meaning)
+            similarity = max(similarity, self.embedder.relevance(meaning))
             bar += self.answer_terms * (1.0 - coverage)
         if similarity < bar:
             log.debug("gate: sources far from the question in meaning",
@@ -171,11 +173,11 @@ class RelevanceGate:
             cosine.update((id(h), float(v)) for h, v in zip(unknown, vectors))
         if self.reader is not None and self.answer_terms > 0 and question:
             meaning, coverage, figure = self.reader.evidence(question, (expand or list)(readable))
-            closeness = (max(cosine.values()) + meaning) / 2
+            closeness = self.embedder.relevance((max(cosine.values()) + meaning) / 2)
             bar = self.min_similarity + self.answer_terms * (1.0 - coverage)
             passed = {id(h) for h in readable} if figure and closeness >= bar else set()
         else:
-            passed = {i for i, c in cosine.items() if c >= self.min_similarity}
+            passed = {i for i, c in cosine.items() if self.embedder.relevance(c) >= self.min_similarity}
         kept = [h for h in hits if id(h) not in cosine or id(h) in passed]
         if len(kept) < len(hits):
             log.debug("gate: cross-language sources far from the gloss", extra={"dropped": len(hits) - len(kept)})
