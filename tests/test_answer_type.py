@@ -38,6 +38,8 @@ def test_a_question_asking_for_a_figure_needs_one_of_its_kind():
     assert not year("release 11 is the stable distribution")  # a number, but no year
     assert figure("how much were the annotators paid?")("$12 per hour") and \
         not figure("how much were the annotators paid?")("666 conversations")  # a price wants money
+    care = figure("How much does the Kestrel Care extended warranty cost?")
+    assert care("Kestrel Care costs 9 % of the item's price") and care("Returns are free of charge.")  # or a share
     assert figure("how long does a fix take to reach testing")("it could be months")
     assert not figure("how many installers are there")("Once the installer has booted, ...")  # "once" is no count
     assert figure("Debian 12 的安全支持到哪年结束")("支持到 2028 年") and not figure("安装最少要多大内存")("用 USB 安装")

@@ -34,6 +34,8 @@ _NUMBER = re.compile(
     r"hundreds?|thousands?|millions?|billions?|single|twice|half|several|few)\b|"
     r"[一二两三四五六七八九十百千万亿几][个位种台次天年月周倍条件块元岁小分秒]", re.IGNORECASE)
 _DURATION = re.compile(r"\b(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?)\b|[天月年周]", re.IGNORECASE)
+# what a price can be besides an amount: a share of another price ("9 % of the item's price") or nothing at all
+_PRICED = re.compile(r"\d\s?%|\bper ?cent\b|\bfree\b|\bno (?:charge|cost|fee)\b|免费|不收费|\d\s*[元块]", re.IGNORECASE)
 _DATE = re.compile(
     r"\b(?:1[5-9]|20)\d\d\b|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}\b|"
     r"\d{1,2}\s*月\s*\d{1,2}\s*[日号]|\d{4}\s*年", re.IGNORECASE)
@@ -43,7 +45,7 @@ def figure(question: str) -> Callable[[str], bool] | None:
     """For a question asking for a figure, a test of whether a text holds one of the kind asked (an amount of
     money for a price, a year or a date, a duration, a number); None when it asks for none."""
     if _PRICE.search(question):
-        return lambda text: bool(_MONEY.search(text))
+        return lambda text: bool(_MONEY.search(text) or _PRICED.search(text))
     if _ASKS_DATE.search(question):
         return lambda text: bool(_DATE.search(text))
     if _ASKS_WAY.search(question):
