@@ -195,7 +195,10 @@ class ExtractiveGenerator:
 
     def select(self, question: str, sources: Sequence[ScoredChunk]) -> list[tuple[int, str]]:
         """(source number, sentence) pairs in reading order."""
-        found, heading_score = self.candidates(question, sources)
+        return self._chosen(*self.candidates(question, sources))
+
+    def _chosen(self, found: list[Candidate], heading_score: dict[str, float]) -> list[tuple[int, str]]:
+        """`select` on sentences already scored (`candidates`)."""
         if not found:
             return []
         top = max(found, key=lambda c: (c.score, -c.number, -c.position))
@@ -251,18 +254,19 @@ class ExtractiveGenerator:
         it would quote and their headings (of the sentences that ask, when the message says more; of a
         question the embedder cannot read, the share of its words the quoted English translates), and
         whether they hold the figure the question asks for, if it asks for one ("how much RAM", "哪年")."""
-        found, _ = self.candidates(question, sources)
-        quoted = {text for _, text in self.select(question, sources)}
+        found, heading_score = self.candidates(question, sources)
+        quoted = {text for _, text in self._chosen(found, heading_score)}
         text = " ".join(f"{c.heading} {c.text}" for c in found if c.text in quoted)
         holds = figure(question)
         has_figure = holds is None or any(holds(sentence) for sentence in quoted)
         meaning = max((c.semantic for c in found), default=0.0)
+        among = [c.text for c in found]
         if self.translator is not None and self.translator.gloss(question) and not self._reads(question):
-            return Evidence(meaning, self.translator.overlap(question, text, [c.text for c in found]), has_figure)
+            return Evidence(meaning, self.translator.overlap(question, text, among), has_figure)
         # the question's rarest words among the candidate sentences weigh most: an answer on installing Debian
         # lacking "wechat" of "how do I install wechat on debian" lacks what the question is about
-        weights = rarity(asked(question), [c.text for c in found])
-        return Evidence(meaning, term_share(asked(question), text, weights=weights), has_figure)
+        asking = asked(question)
+        return Evidence(meaning, term_share(asking, text, weights=rarity(asking, among)), has_figure)
 
     def _reads(self, text: str) -> bool:
         return self.embedder is not None and self.embedder.coverage(text) >= self.params.min_coverage
