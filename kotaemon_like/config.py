@@ -106,6 +106,8 @@ class ToolsSettings(BaseModel):
     stale_results: bool = True  # on failure, reuse the last good result for the same arguments, marked stale
     reload: bool = True  # pick up added or changed plugin files while running
     router_threshold: float = Field(0.45, ge=0, le=1)  # without an LLM: similarity a request needs to call a plugin
+    # labelled messages the router learns from (JSON lines {"text", "expect"}), relative to `folder`; "" = rules only
+    requests_file: str = "requests.jsonl"
 
 
 class BusinessHours(BaseModel):

@@ -59,12 +59,15 @@ def _load_model(path: str, device: str):
     return SentenceTransformer(path, device=device)
 
 
+def cache_dir(name: str) -> Path:
+    """A folder of the cache: $KL_CACHE_DIR/`name`, else ~/.cache/kotaemon_like/`name`."""
+    base = os.environ.get("KL_CACHE_DIR") or os.path.join(os.environ.get("XDG_CACHE_HOME") or "~/.cache", "kotaemon_like")
+    return Path(base).expanduser() / name
+
+
 def cache_root(explicit: str = "") -> Path:
     """Where exported ONNX models are kept: `cache_dir`, else $KL_CACHE_DIR/onnx, else ~/.cache/kotaemon_like/onnx."""
-    if explicit:
-        return Path(explicit).expanduser()
-    base = os.environ.get("KL_CACHE_DIR") or os.path.join(os.environ.get("XDG_CACHE_HOME") or "~/.cache", "kotaemon_like")
-    return Path(base).expanduser() / "onnx"
+    return Path(explicit).expanduser() if explicit else cache_dir("onnx")
 
 
 def cpu_has_bf16() -> bool:

@@ -1,6 +1,6 @@
-"""The evaluation sets' splits: the locked routing and answer splits (`vault`) are well formed, share no message
-with an earlier split, and are left out of the benchmarks unless asked for by name (nothing here routes or
-answers them)."""
+"""The evaluation sets' splits: the locked routing and answer splits (`harbor`) are well formed, share no message
+with an earlier split or with the classifier's training file, and are left out of the benchmarks unless asked
+for by name (nothing here routes or answers them)."""
 
 from __future__ import annotations
 
@@ -31,6 +31,9 @@ def test_the_locked_routing_split_is_well_formed_and_new():
     earlier = {row["text"].strip().lower() for row in rows if row["split"] != routing.LOCKED}
     texts = [row["text"].strip().lower() for row in locked]
     assert len(set(texts)) == len(texts) and not set(texts) & earlier
+    # the router's classifier learns from plugins/requests.jsonl: the locked split must not be in it
+    training = {row["text"].strip().lower() for row in routing.load_set(routing.SET)}
+    assert routing.SET.parent.name == "plugins" and len(training) > 1000 and not set(texts) & training
 
 
 def test_bench_routing_leaves_the_locked_split_out_unless_named():

@@ -1,7 +1,8 @@
-"""The routing set (tests/data/routing_set.jsonl) through the embedded router with the bundled embedder:
-no knowledge question may reach a plugin, and requests must reach the right one (bench/routing.py reports
+"""The routing set (plugins/requests.jsonl) through the rules of the embedded router with the bundled embedder,
+the classifier off (it learns from this very file; test_request_classifier.py measures it on a split it never
+saw): no knowledge question may reach a plugin, and requests must reach the right one (bench/routing.py reports
 precision and recall per plugin and split). `blind` is tuning material now and held to the same figures; the
-probes `probe6` and `probe7` are reported by the benchmark only; `sealed` lives in a file of its own, never read here."""
+probes and the later blind splits are reported by the benchmark only; `harbor` lives in a file of its own, never read here."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from .conftest import ROOT
 pytestmark = pytest.mark.slow
 
 TUNED = ("tune", "dev", "held", "test", "unseen", "fresh", "blind")  # every split the router and the plugins were tuned on
-ROWS = [row for line in (ROOT / "tests" / "data" / "routing_set.jsonl").read_text(encoding="utf-8").splitlines()
+ROWS = [row for line in (ROOT / "plugins" / "requests.jsonl").read_text(encoding="utf-8").splitlines()
         if (row := json.loads(line))["split"] in TUNED]
 
 
@@ -23,7 +24,7 @@ def routes(embedder):
     from kotaemon_like.config import ToolsSettings
     from kotaemon_like.tools import Toolbox
 
-    with Toolbox(ToolsSettings(folder=ROOT / "plugins", reload=False), embedder, entry_points=False, watch=False) as box:
+    with Toolbox(ToolsSettings(folder=ROOT / "plugins", reload=False, requests_file=""), embedder, entry_points=False, watch=False) as box:
         return {row["text"]: (d.name if (d := box.route(row["text"])) else None) for row in ROWS}
 
 

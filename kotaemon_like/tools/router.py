@@ -9,7 +9,9 @@ ticket", "查一下订单") in a message that does not ask for general informati
 then an argument the plugin's patterns find (an order number, an email address); then a request cue
 ("my", "I want", "please", "我的", "帮我") in a statement, not a question, with which, when the knowledge
 base's relevance for the same message is known, the plugin must match the message at least as well as
-the knowledge base does. How a message reads (a question for information, a request cue) is cues.py's
+the knowledge base does. Short of a request form, a classifier learnt from labelled messages (classifier.py)
+decides when it is sure of a message of three words or more, a plugin or the knowledge base; the rules
+decide the rest. How a message reads (a question for information, a request cue) is cues.py's
 job. Shorthand and misspelt request words are read as meant (spelling.py), and the message is embedded
 as a query, so a chat turn reuses the vector its retrieval already computed.
 """
@@ -27,6 +29,7 @@ import numpy as np
 from ..components import Embedder
 from ..stores.analyzer import has_cjk, query_terms
 from .base import ROUTE_PREFIX_CHARS
+from .classifier import MAJORITY, RequestClassifier
 from .cues import asks_for_information, asks_permission, request_cue, states_intent
 from .schema import PluginSpec
 from .spelling import Speller
@@ -123,13 +126,15 @@ class ToolRouter:
 
     def route(
         self, message: str, plugins: Mapping[str, PluginSpec], pending: RouteDecision | None = None,
-        knowledge: float | None = None,
+        knowledge: float | None = None, classifier: RequestClassifier | None = None,
     ) -> RouteDecision | None:
         """The plugin for `message`, or None when it is not a tool request.
 
         `pending` is the previous turn's decision that still missed arguments: when this message
         supplies one of them (the customer answered the question), that decision is completed.
         `knowledge` is the knowledge base's best relevance (0..1) for the same message, when known.
+        A `classifier` (classifier.py) trained on labelled messages decides when it is sure, unless the message
+        uses a plugin's request form or is too short to read; the rules decide the rest.
         """
         text = " ".join(message[:ROUTE_PREFIX_CHARS].split())
         if not text:
@@ -144,10 +149,14 @@ class ToolRouter:
         # a plugin whose request form the message uses beats one that merely shares more words with it
         routed = [((match.intent, match.score()), name) for name, match in self.matches(read, plugins).items()
                   if (bar := match.bar(self.threshold, knowledge)) is not None and match.score() >= bar]
-        if not routed:
-            return None
-        (_, score), name = max(routed)
-        return decide(plugins[name], plugins[name].cls.extract(text), score)
+        (by_form, score), name = max(routed) if routed else ((False, 0.0), None)
+        # a request form says what the customer wants; otherwise a sure classifier outweighs similarity and cues,
+        # on a message long enough to read ("hello", "yes" and "ok please" are no requests, whatever it says)
+        if classifier is not None and not by_form and readable(text):
+            choice, probability = classifier.predict(text)
+            if probability >= MAJORITY and (choice is None or choice in plugins):
+                name, score = choice, probability
+        return decide(plugins[name], plugins[name].cls.extract(text), score) if name else None
 
     def matches(self, message: str, plugins: Mapping[str, PluginSpec]) -> dict[str, Match]:
         """Each routable plugin's match with the message (plugins without examples are left out)."""
@@ -228,6 +237,11 @@ def _containment(message: str, examples: Sequence[str]) -> float:
         if terms and other:
             best = max(best, len(terms & other) / len(other))
     return best
+
+
+def readable(message: str, words: int = 3) -> bool:
+    """Whether a message holds at least `words` content words (Chinese characters counted one by one)."""
+    return sum(not (has_cjk(t) and len(t) > 1) for t in query_terms(message)) >= words
 
 
 def decide(spec: PluginSpec, arguments: dict[str, Any], score: float) -> RouteDecision:

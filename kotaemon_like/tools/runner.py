@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from .. import metrics
+from ..embedders import cache_dir
 from ..components import Embedder
 from ..config import ToolsSettings, describe_validation_error
 from .base import FAILED, NEEDS_INPUT, OK, SKIPPED_OPEN, TIMEOUT, ToolContext, ToolError, ToolOutput, ToolPlugin, ToolResult
@@ -22,6 +23,7 @@ from .execution import ToolTimeout, run_with_timeout
 from .loader import PluginFolder, PluginLoadError, load_entry_points
 from .reload import PluginWatcher
 from .offers import offered_question
+from .classifier import Labelled, RequestClassifier, VectorStore, multilingual_embedder, read_requests
 from .router import DEFAULT_THRESHOLD, RouteDecision, ToolRouter, decide
 from .schema import Arguments, PluginSpec
 
@@ -70,6 +72,8 @@ class Toolbox:
     ):
         self.settings = settings or ToolsSettings()
         self.router = ToolRouter(embedder, router_threshold)
+        self._classifier: tuple[tuple, RequestClassifier | None] | None = None  # (plugins and file it was trained for, it)
+        self._classifier_lock = threading.Lock()
         self._folder = PluginFolder(self.settings.folder)
         self._entry_points = load_entry_points() if entry_points else ([], [])
         self._plugins: dict[str, LoadedPlugin] = {}
@@ -177,7 +181,43 @@ class Toolbox:
 
     def route(self, message: str, pending: RouteDecision | None = None, knowledge: float | None = None) -> RouteDecision | None:
         """The embedded router's choice for a customer message (see ToolRouter.route)."""
-        return self.router.route(message, {n: p.spec for n, p in self.plugins().items()}, pending, knowledge)
+        specs = {n: p.spec for n, p in self.plugins().items()}
+        return self.router.route(message, specs, pending, knowledge, self.classifier(specs))
+
+    def requests(self) -> list[Labelled]:
+        """The labelled messages of `tools.requests_file` (none when it is off or absent)."""
+        if not self.settings.requests_file:
+            return []
+        path = self.settings.folder / self.settings.requests_file
+        return read_requests(path) if path.is_file() else []
+
+    def classifier(self, specs: dict[str, PluginSpec]) -> RequestClassifier | None:
+        """The request classifier for these plugins, trained on first use and again when they or the requests
+        file change; None when there is nothing to learn from (see classifier.py). A bad file is logged once
+        and the rules route alone."""
+        path = self.settings.folder / self.settings.requests_file if self.settings.requests_file else None
+        stamp = path.stat().st_mtime_ns if path is not None and path.is_file() else None
+        key = (tuple(sorted((n, id(s.cls)) for n, s in specs.items())), stamp)
+        with self._classifier_lock:
+            if self._classifier is None or self._classifier[0] != key:
+                self._classifier = (key, self._train(specs) if stamp is not None else None)
+            return self._classifier[1]
+
+    def _train(self, specs: dict[str, PluginSpec]) -> RequestClassifier | None:
+        try:
+            rows = self.requests()
+        except (OSError, ValueError) as exc:
+            log.error("request classifier off: %s", exc)
+            return None
+        embedder = self.router.embedder if _multilingual(self.router.embedder) else multilingual_embedder()
+        if embedder is None:
+            return None
+        started = time.perf_counter()
+        store = _vector_store(embedder)
+        classifier = RequestClassifier.for_plugins(store, specs, rows)
+        if classifier is not None:
+            log.info("request classifier trained on %d messages in %.1f s", classifier.size, time.perf_counter() - started)
+        return classifier
 
     def accept_offer(self, name: str, history) -> RouteDecision:
         """The call an accepted offer makes, with the arguments the offered-for question gives (see tools.offers)."""
@@ -285,6 +325,21 @@ def _bad_arguments(spec: PluginSpec, checked: Arguments) -> str:
     parameter, value = checked.invalid
     shown = value if isinstance(value, (str, int, float)) else json.dumps(value, default=str)[:80]
     return f"Sorry, \"{shown}\" is not a valid {parameter.replace('_', ' ')}. {spec.question(parameter)}"
+
+
+_STORES: dict[int, VectorStore] = {}
+
+
+def _vector_store(embedder) -> VectorStore:
+    """One store of routing vectors per embedder in the process, kept on disk under the cache folder."""
+    store = _STORES.get(id(embedder))
+    if store is None or store.embedder is not embedder:
+        store = _STORES[id(embedder)] = VectorStore(embedder, cache_dir("routing"))
+    return store
+
+
+def _multilingual(embedder) -> bool:
+    return embedder is not None and str(getattr(embedder, "name", "")).startswith("multilingual-e5")
 
 
 def _close(plugin: LoadedPlugin) -> None:
