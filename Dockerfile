@@ -100,6 +100,9 @@ RUN python -c "from kotaemon_like.embedders import SentenceTransformerEmbedder a
 # Last, as they change most often (compose mounts config and plugins over these anyway).
 COPY --chown=kl:kl config ./config
 COPY --chown=kl:kl plugins ./plugins
+# The router's classifier embeds plugins/requests.jsonl once into KL_CACHE_DIR/routing: the first start does not pay.
+RUN python -c "from kotaemon_like.config import ToolsSettings; from kotaemon_like.tools import Toolbox; box = Toolbox(ToolsSettings(reload=False), entry_points=False, watch=False); assert box.warm_up() is not None; box.close()" \
+    && ls /app/.cache/kotaemon_like/routing/*.npz
 COPY --chown=kl:kl data/orders.json ./data/orders.json
 
 # No VOLUME: compose mounts named volumes on /data/index and /data/state; a new named volume takes

@@ -1,7 +1,8 @@
 """`kl init DIR`: a project folder that `kl` runs in, made from the defaults shipped with the package.
 
 DIR/config/default.yaml   the embedded default config (relative paths in it are from the folder kl runs in)
-DIR/plugins/              the example tool plugins (order status, tickets, hand-off to a person)
+DIR/plugins/              the example tool plugins (order status, tickets, hand-off to a person) and
+                          requests.jsonl, the labelled messages the router's classifier learns from
 DIR/data/knowledge/       the watched folder; with the demo shop's knowledge base unless `--empty`
 DIR/data/orders.json      the demo orders `kl demo-orders` serves
 DIR/.env.example          the environment variables kl reads
@@ -51,8 +52,8 @@ def init_project(target: Path, demo: bool = True) -> list[str]:
         written.append(str(destination))
 
     place(DEFAULTS / "default.yaml", config)
-    for plugin in sorted((DEFAULTS / "plugins").glob("*.py")):
-        place(plugin, target / "plugins" / plugin.name)
+    for plugin in sorted((DEFAULTS / "plugins").glob("*.py")) + sorted((DEFAULTS / "plugins").glob("*.jsonl")):
+        place(plugin, target / "plugins" / plugin.name)  # the plugins, and the labelled messages routing learns from
     knowledge = target / "data" / "knowledge"
     knowledge.mkdir(parents=True, exist_ok=True)
     if demo:

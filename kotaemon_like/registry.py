@@ -231,7 +231,9 @@ def build_toolbox(settings: Settings, embedder: Embedder | None = None):
     """Plugins from `tools.folder` and installed entry points, each behind its circuit breaker."""
     from .tools import Toolbox
 
-    return Toolbox(settings.tools, embedder, router_threshold=settings.tools.router_threshold)
+    toolbox = Toolbox(settings.tools, embedder, router_threshold=settings.tools.router_threshold)
+    toolbox.warm_up(background=True)  # the request classifier trains while the rest starts
+    return toolbox
 
 
 def conversations_url(settings: Settings) -> str:

@@ -24,7 +24,7 @@ def test_init_creates_a_project_and_never_overwrites_one(tmp_path, capsys):
     assert main(["init", str(project)]) == 0
     assert "8 demo documents" in capsys.readouterr().out
     assert {p.name for p in (project / "data" / "knowledge").iterdir()} == DEMO_FILES
-    assert {p.name for p in (project / "plugins").iterdir()} == {p.name for p in (ROOT / "plugins").glob("*.py")}
+    assert {p.name for p in (project / "plugins").iterdir()} == {p.name for p in (ROOT / "plugins").glob("*.py")} | {"requests.jsonl"}
     assert (project / "config" / "default.yaml").read_text() == (ROOT / "config" / "default.yaml").read_text()
     assert (project / "data" / "orders.json").read_text() == (ROOT / "data" / "orders.json").read_text()
     assert "KL_API_KEY=" in (project / ".env.example").read_text()

@@ -135,6 +135,12 @@ def test_lines_for_plugins_not_loaded_are_left_out_and_a_changed_file_retrains(t
         assert box.classifier(specs) is not first
 
 
+def test_warm_up_trains_the_classifier_routing_then_uses(tmp_path, embedder):
+    with toolbox(plugins_folder(tmp_path, [json.dumps(r, ensure_ascii=False) for r in ROWS[:300]]), embedder) as box:
+        trained = box.warm_up()
+        assert trained is not None and box.classifier({n: p.spec for n, p in box.plugins().items()}) is trained
+
+
 def test_read_requests_names_the_bad_line(tmp_path):
     from kotaemon_like.tools.classifier import Labelled, read_requests
 

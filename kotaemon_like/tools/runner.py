@@ -203,6 +203,15 @@ class Toolbox:
                 self._classifier = (key, self._train(specs) if stamp is not None else None)
             return self._classifier[1]
 
+    def warm_up(self, background: bool = False) -> RequestClassifier | None:
+        """Train the request classifier now (the first start embeds the requests file: ~30 s on 2 cores), or
+        start doing so in a thread; a message routed meanwhile waits for it."""
+        specs = {n: p.spec for n, p in self.plugins().items()}
+        if background:
+            threading.Thread(target=self.classifier, args=(specs,), name="request-classifier", daemon=True).start()
+            return None
+        return self.classifier(specs)
+
     def _train(self, specs: dict[str, PluginSpec]) -> RequestClassifier | None:
         try:
             rows = self.requests()
