@@ -128,7 +128,7 @@ class RequestClassifier:
         """The likeliest route (a plugin's name, or None for the knowledge base) and its probability."""
         probabilities = self.model.predict_proba(self.embedder.embed_query(message)[None, :])[0]
         best = int(np.argmax(probabilities))
-        return self.model.classes_[best] or None, float(probabilities[best])
+        return str(self.model.classes_[best]) or None, float(probabilities[best])
 
 
 def _slug(name: str) -> str:
