@@ -228,14 +228,24 @@ def run_check_config(settings: Settings) -> int:
 
     toolbox = Toolbox(settings.tools, None, watch=False)
     try:
-        names, errors = sorted(toolbox.plugins()), toolbox.load_errors()
+        names, errors = sorted(toolbox.plugins()), [error.message for error in toolbox.load_errors()]
+        try:
+            requests = toolbox.requests()
+        except (OSError, ValueError) as exc:
+            requests, errors = [], [*errors, f"tools.requests_file: {exc}"]
     finally:
         toolbox.close()
     for error in errors:
-        print(f"error: {error.message}", file=sys.stderr)
+        print(f"error: {error}", file=sys.stderr)
     if errors:
         return 2
-    print(f"{settings.source_file}: OK; tool plugins: {', '.join(names) or 'none'}")
+    unknown = sorted({r.expect for r in requests if r.expect and r.expect not in names})
+    if unknown:
+        print(f"warning: tools.requests_file has lines for {', '.join(unknown)}, which no loaded plugin is; "
+              "routing leaves them out", file=sys.stderr)
+    learnt = (f"; routing learns from {len(requests)} labelled messages "
+              f"({sum(r.expect is None for r in requests)} knowledge questions)") if requests else ""
+    print(f"{settings.source_file}: OK; tool plugins: {', '.join(names) or 'none'}{learnt}")
     return 0
 
 

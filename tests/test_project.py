@@ -41,9 +41,22 @@ def test_kl_outside_a_project_uses_the_packaged_config_and_says_so(tmp_path):
     out = subprocess.run([sys.executable, "-m", "kotaemon_like.cli", "check-config"], cwd=tmp_path, env=env,
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    assert f"{PACKAGED_CONFIG}: OK" in out.stdout
+    assert f"{PACKAGED_CONFIG}: OK" in out.stdout and "routing learns from 1847 labelled messages" in out.stdout
     assert f"kl: config {PACKAGED_CONFIG}; knowledge {tmp_path / 'data' / 'knowledge'}; index {tmp_path / 'data' / 'index'}" \
         in out.stderr
+
+
+def test_check_config_names_a_bad_line_of_the_requests_file(tmp_path, monkeypatch, capsys):
+    init_project(tmp_path, demo=False)
+    monkeypatch.chdir(tmp_path)
+    requests = tmp_path / "plugins" / "requests.jsonl"
+    requests.write_text(requests.read_text(encoding="utf-8") + '{"text": "book a table", "expect": "booking"}\n',
+                        encoding="utf-8")
+    assert main(["check-config"]) == 0
+    assert "lines for booking, which no loaded plugin is" in capsys.readouterr().err
+    requests.write_text('{"text": "where is my parcel", "expect": "order_status"}\n{"text": 5}\n', encoding="utf-8")
+    assert main(["check-config"]) == 2
+    assert "requests.jsonl:2: expected a JSON object" in capsys.readouterr().err
 
 
 @pytest.mark.slow
