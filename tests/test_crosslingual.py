@@ -4,6 +4,10 @@ English dictionary gloss (CC-CEDICT) finds and quotes the passage; unanswerable 
 from __future__ import annotations
 
 import dataclasses
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -25,6 +29,28 @@ def test_segmentation_prefers_whole_words(translator):
     assert segment("用光盘安装") == ["用", "光盘", "安装"]  # not 用光 ("used up") + 盘
     assert segment("获得了") == ["获得", "了"]  # not 获 + 得了
     assert segment("单用户模式") == ["单用户", "模式"]  # 单用户 ("single user") is a glossary word
+
+
+def test_jieba_cuts_where_the_fewest_words_match_went_wrong(translator):
+    # fewest dictionary words took 目 + 录放 ("record and release") and 分 + 子模型: jieba's boundaries keep 目录, 分子
+    question = "镜像站上的 /tools/ 目录放的是什么东西"
+    assert translator.content_words(question) == ["镜像站", "目录", "放"]
+    assert "directory" in translator.gloss(question)
+    assert translator.words("分子模型有哪些种类")[:2] == ["分子", "模型"]
+    # a dictionary word that jieba cuts in two stays whole: 栉 + 水母 is 栉水母 ("ctenophore"), 鼠疫 + 杆菌 one word
+    assert translator.words("栉水母一天能吃掉多少食物")[0] == "栉水母"
+    assert "鼠疫杆菌" in translator.words("除了鼠疫杆菌还有哪些说法")
+    # 会 + 不会: the dictionary joins them ("is able to or not"), as before
+    assert "会不会" in translator.words("Debian 以后会不会收费")
+
+
+def test_jieba_loads_quietly_into_the_cache_folder(tmp_path):
+    code = "from kotaemon_like.retrievers.translate import Glossary, WordSegmenter; WordSegmenter(Glossary({})).tokenizer()"
+    env = {**os.environ, "KL_CACHE_DIR": str(tmp_path / "cache"), "PYTHONPATH": str(Path(__file__).parents[1])}
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout == "" and done.stderr == ""  # no "Building prefix dict ..."
+    assert [p.name for p in (tmp_path / "cache" / "jieba").iterdir()] == ["jieba.cache"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache"]  # nothing in the working folder
 
 
 def test_chinese_question_becomes_an_english_gloss(translator):
