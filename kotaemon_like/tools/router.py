@@ -10,8 +10,8 @@ then an argument the plugin's patterns find (an order number, an email address);
 ("my", "I want", "please", "我的", "帮我") in a statement, not a question, with which, when the knowledge
 base's relevance for the same message is known, the plugin must match the message at least as well as
 the knowledge base does. Short of a request form, a classifier learnt from labelled messages (classifier.py)
-decides when it is sure of a message of three words or more, a plugin or the knowledge base; the rules
-decide the rest. How a message reads (a question for information, a request cue) is cues.py's
+decides when it is sure of a message of three words or more, a plugin (unless the message asks for
+information) or the knowledge base; the rules decide the rest. How a message reads (a question for information, a request cue) is cues.py's
 job. Shorthand and misspelt request words are read as meant (spelling.py), and the message is embedded
 as a query, so a chat turn reuses the vector its retrieval already computed.
 """
@@ -147,14 +147,16 @@ class ToolRouter:
         # a misspelt request word ("complant", "persn") is read as meant; arguments come from the message as written
         read = self.speller(plugins).correct(text)
         # a plugin whose request form the message uses beats one that merely shares more words with it
-        routed = [((match.intent, match.score()), name) for name, match in self.matches(read, plugins).items()
+        matches = self.matches(read, plugins)
+        routed = [((match.intent, match.score()), name) for name, match in matches.items()
                   if (bar := match.bar(self.threshold, knowledge)) is not None and match.score() >= bar]
         (by_form, score), name = max(routed) if routed else ((False, 0.0), None)
         # a request form says what the customer wants; otherwise a sure classifier outweighs similarity and cues,
-        # on a message long enough to read ("hello", "yes" and "ok please" are no requests, whatever it says)
+        # on a message long enough to read ("hello", "yes" and "ok please" are no requests, whatever it says),
+        # and never sends a question for information to a plugin
         if classifier is not None and not by_form and readable(text):
             choice, probability = classifier.predict(text)
-            if probability >= MAJORITY and (choice is None or choice in plugins):
+            if probability >= MAJORITY and (choice is None or (choice in matches and not matches[choice].information)):
                 name, score = choice, probability
         return decide(plugins[name], plugins[name].cls.extract(text), score) if name else None
 
