@@ -120,6 +120,18 @@ def test_a_bad_requests_file_is_reported_and_the_rules_route(tmp_path, embedder,
     assert any("requests.jsonl:2" in r.getMessage() and "request classifier off" in r.getMessage() for r in caplog.records)
 
 
+def test_a_classifier_that_fails_to_train_leaves_the_rules_routing(tmp_path, embedder, monkeypatch, caplog):
+    from kotaemon_like.tools.classifier import RequestClassifier
+
+    def broken(*args, **kwargs):
+        raise MemoryError("no room for the model")
+
+    monkeypatch.setattr(RequestClassifier, "for_plugins", broken)
+    with caplog.at_level(logging.ERROR), toolbox(plugins_folder(tmp_path, [json.dumps(r) for r in ROWS[:50]]), embedder) as box:
+        assert route(box, "where is my order 12345?") == "order_status"
+    assert any("training failed" in r.getMessage() for r in caplog.records)
+
+
 def test_nothing_to_learn_from_leaves_the_rules_alone(tmp_path, embedder):
     # requests only, no knowledge question: a classifier would call everything a request
     folder = plugins_folder(tmp_path, ['{"text": "where is my parcel", "expect": "order_status"}'])

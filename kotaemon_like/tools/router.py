@@ -11,8 +11,8 @@ then an argument the plugin's patterns find (an order number, an email address);
 base's relevance for the same message is known, the plugin must match the message at least as well as
 the knowledge base does. Short of a request form, a classifier learnt from labelled messages (classifier.py)
 decides when it is sure of a message of three words or more, a plugin (unless the message asks for
-information) or the knowledge base; the rules decide the rest. How a message reads (a question for information, a request cue) is cues.py's
-job. Shorthand and misspelt request words are read as meant (spelling.py), and the message is embedded
+information) or the knowledge base; the rules decide the rest. How a message reads (a question for
+information, a request cue) is cues.py's job. Shorthand and misspelt request words are read as meant (spelling.py), and the message is embedded
 as a query, so a chat turn reuses the vector its retrieval already computed.
 """
 

@@ -222,8 +222,11 @@ class Toolbox:
         if embedder is None:
             return None
         started = time.perf_counter()
-        store = _vector_store(embedder)
-        classifier = RequestClassifier.for_plugins(store, specs, rows)
+        try:
+            classifier = RequestClassifier.for_plugins(_vector_store(embedder), specs, rows)
+        except Exception:  # a routing aid: its failure must not fail a conversation turn
+            log.exception("request classifier off: training failed")
+            return None
         if classifier is not None:
             log.info("request classifier trained on %d messages in %.1f s", classifier.size, time.perf_counter() - started)
         return classifier
