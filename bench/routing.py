@@ -1,6 +1,6 @@
 """Tool routing without an LLM: does each message reach the right plugin, and no knowledge question a plugin?
 
-    python bench/routing.py                 # the set in tests/data/routing_set.jsonl, bundled MiniLM
+    python bench/routing.py                 # every split of plugins/requests.jsonl, each by a classifier trained without it
     python bench/routing.py --details       # also print every message with its decision
     python bench/routing.py --exclude tune  # leave a split out (repeatable)
     python bench/routing.py --only harbor --out bench/results/routing_harbor.json  # the locked split alone; run once

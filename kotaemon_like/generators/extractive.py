@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..components import Embedder, Message, ScoredChunk
 from ..retrievers.continuation import CONTINUES
 from ..retrievers.gate import Evidence, asked, term_share
-from ..retrievers.translate import QueryTranslator
+from ..retrievers.translate import QueryTranslator, anchored
 from ..stores.analyzer import query_terms, term_overlap, terms
 from .answer_type import expected, figure, says_no
 from .passages import carry_over, is_quotable, sections, strip_overlap
@@ -262,7 +262,9 @@ class ExtractiveGenerator:
         meaning = max((c.semantic for c in found), default=0.0)
         among = [c.text for c in found]
         if self.translator is not None and self.translator.gloss(question) and not self._reads(question):
-            return Evidence(meaning, self.translator.overlap(question, text, among), has_figure)
+            # a rare name, command or code name of the question quoted verbatim vouches for the words the gloss missed
+            coverage = 1.0 if anchored(question, text, among) else self.translator.overlap(question, text, among)
+            return Evidence(meaning, coverage, has_figure)
         # the question's rarest words among the candidate sentences weigh most: an answer on installing Debian
         # lacking "wechat" of "how do I install wechat on debian" lacks what the question is about
         asking = asked(question)

@@ -30,6 +30,7 @@ from ..stores.analyzer import ZH_STOP_CHARS, ZH_STOP_WORDS, has_cjk, query_terms
 
 log = logging.getLogger(__name__)
 UNSEEN_WORD_WEIGHT = 2.0  # a question word no candidate sentence translates, against 1 for the others
+ANCHOR_SHARE = 1 / 3  # a Latin-script question word in at most this share of the candidate sentences is an anchor
 
 _HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _LATIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+#_-]*")
@@ -234,6 +235,20 @@ def _longest_part(word: str, text: str) -> int:
 def latin_words(text: str) -> list[str]:
     """The words of `text` written in Latin script or digits (names, versions, commands), in order."""
     return _LATIN.findall(text)
+
+
+def anchored(question: str, text: str, among: Sequence[str] = (), rare: float = ANCHOR_SHARE) -> bool:
+    """Whether `text` (the English an answer quotes) holds every Latin-script word of a Chinese `question`, one
+    of them rare among the candidate sentences `among` (in at most `rare` of them): "apt-file 的索引要怎么更新"
+    answered by a sentence on apt-file is about apt-file, however poorly 索引 and 更新 were glossed, while
+    "debian", in half the sentences of a FAQ about Debian, vouches for nothing."""
+    words = [set(terms(word)) for word in latin_words(question)]
+    words = [w for w in words if w]
+    present = set(terms(text))
+    if not words or not all(w <= present for w in words):
+        return False
+    bags = [set(terms(sentence)) for sentence in among]
+    return any(sum(w <= bag for bag in bags) <= rare * len(bags) for w in words) if bags else False
 
 
 class QueryTranslator:
