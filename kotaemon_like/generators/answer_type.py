@@ -24,6 +24,11 @@ _MONEY = re.compile(r"[$€£]\s?\d|\b\d[\d,.]*\s?(?:dollars|euros?|usd|eur)\b",
 _COUNTED = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?\s+([a-z-]+)(?:\s+([a-z-]+))?", re.IGNORECASE)
 
 
+# "who wrote the linux faq", "who's the faa contact person": a name not in the question answers them
+_WHO = re.compile(r"^\W*(?:who|whom|whose)\b|\bwho(?:'s|\s+(?:is|are|was|were|wrote|made|created|signed|founded|started|came))\b",
+                  re.IGNORECASE)
+_NAME = re.compile(r"(?<=[^\s.!?:•]\s)[A-Z][a-z]+(?:\s+[A-Z]\.)?\s+(?:[A-Z][a-z]+|GmbH|Inc\.?|Ltd\.?)\b")
+
 # questions asking for a figure, and what holds one
 _ASKS_DATE = re.compile(r"\b(?:what|which)\s+(?:year|date|day)\b|哪一?年|哪一?天|几月几[号日]", re.IGNORECASE)
 _ASKS_DURATION = re.compile(r"\bhow long\b|多久|多长时间", re.IGNORECASE)
@@ -61,6 +66,9 @@ def expected(question: str) -> Callable[[str], bool] | None:
     """A test of whether a sentence holds what `question` asks for, or None when it asks for no such thing."""
     if _PRICE.search(question):
         return lambda sentence: bool(_MONEY.search(sentence))
+    if _WHO.search(question):
+        asked = set(query_terms(question))
+        return lambda sentence: any(not set(query_terms(name)) <= asked for name in _NAME.findall(sentence))
     if _HOW_MANY.search(question):
         wanted = set(query_terms(question))
         return lambda sentence: any(stem(word.lower()) in wanted for words in _COUNTED.findall(sentence)
