@@ -13,7 +13,7 @@ import pytest
 
 from kotaemon_like import registry
 from kotaemon_like.chat import CitationEvent, DoneEvent, TokenEvent
-from kotaemon_like.retrievers.translate import QueryTranslator, read_glossary
+from kotaemon_like.retrievers.translate import QueryTranslator, anchored, read_glossary
 from kotaemon_like.stores.analyzer import term_overlap
 
 from .conftest import copy_pdf, write_config
@@ -180,6 +180,28 @@ def test_words_in_latin_script_and_the_glossary_find_the_answer(faq_base):
     assert answered and 56 in pages and "7 runlevels" in text
     text, pages, answered = ask(engine, "怎么查看 systemd 默认启动到哪个 target")
     assert answered and 56 in pages and "systemctl get-default" in text
+
+
+def test_a_rare_latin_word_quoted_verbatim_anchors_a_chinese_question():
+    among = ["Use apt-file update to refresh the index.", "Debian has many packages.", "Debian is free.",
+             "Debian runs on many machines.", "The index is rebuilt daily."]
+    assert anchored("apt-file 的索引要怎么更新", among[0], among)
+    # every sentence of a FAQ about Debian says "debian": it vouches for nothing
+    assert not anchored("怎么在 debian 上安装微信", "Debian has many packages.", [*among[1:4], "Debian a", "Debian b"])
+    assert not anchored("apt-file 的索引要怎么更新", "The index is rebuilt daily.", among)  # apt-file not quoted
+    assert not anchored("安全更新从哪里发布", among[0], among)  # no Latin-script word at all
+
+
+@pytest.mark.slow
+@pytest.mark.shared_data
+def test_questions_the_gloss_reads_poorly_are_answered_by_their_latin_anchor(faq_base):
+    engine = registry.build_chat(faq_base)
+    # 程序 and 当, 代号 and 玩具总动员 gloss far from the English (both were refused); x-window-manager and wheezy are
+    # quoted as they are, each in few of the candidate sentences
+    text, pages, answered = ask(engine, "怎么查看哪些程序可以当 x-window-manager")
+    assert answered and "update-alternatives --display x-window-manager" in text, text
+    text, pages, answered = ask(engine, "wheezy 这个代号是玩具总动员里的哪个玩具")
+    assert answered and "rubber toy penguin" in text, text
 
 
 @pytest.mark.slow
