@@ -2,7 +2,7 @@
 the classifier off (it learns from this very file; test_request_classifier.py measures it on a split it never
 saw): no knowledge question may reach a plugin, and requests must reach the right one (bench/routing.py reports
 precision and recall per plugin and split). `blind` is tuning material now and held to the same figures; the
-probes and the later blind splits are reported by the benchmark only; `harbor` lives in a file of its own, never read here."""
+probes and the later blind splits are reported by the benchmark only; `quay` lives in a file of its own, never read here."""
 
 from __future__ import annotations
 
