@@ -5,8 +5,9 @@ in words no example or cue holds ("the headphones' left side is dead silent", "c
 in here?") and let through a question built like a request ("is there a deadline for reporting that something
 arrived broken?"). A classifier trained on many labelled messages (requests for each plugin, and knowledge
 questions full of the same trigger words) reads such messages better; see bench/routing.py, which trains it
-without the split it measures. It decides when it is sure, at a majority probability (MAJORITY); otherwise
-the rules decide.
+without the split it measures. It decides when it is sure, at a majority probability (MAJORITY), short of a
+plugin's request form and of a question for information, which it overrules only when very sure (VERY_SURE);
+otherwise the rules decide.
 
 It learns from the plugins' examples and counter-examples and from a requests file (`tools.requests_file`,
 JSON lines `{"text": ..., "expect": "order_status"}`, `"expect": null` for a knowledge question). Lines for a
@@ -33,6 +34,7 @@ from .schema import PluginSpec
 log = logging.getLogger(__name__)
 
 MAJORITY = 0.5  # the classifier's choice stands when its probability is at least this; below, the rules decide
+VERY_SURE = 0.9  # and it overrules a request form (to the knowledge base) and the question reading (to a plugin)
 REGULARISATION = 8.0  # LogisticRegression's C: 4 and 16 routed within a message of it on every held-out split
 KNOWLEDGE = ""  # the label of a question the knowledge base answers
 

@@ -9,9 +9,10 @@ ticket", "查一下订单") in a message that does not ask for general informati
 then an argument the plugin's patterns find (an order number, an email address); then a request cue
 ("my", "I want", "please", "我的", "帮我") in a statement, not a question, with which, when the knowledge
 base's relevance for the same message is known, the plugin must match the message at least as well as
-the knowledge base does. Short of a request form, a classifier learnt from labelled messages (classifier.py)
-decides when it is sure of a message of three words or more, a plugin (unless the message asks for
-information) or the knowledge base; the rules decide the rest. How a message reads (a question for
+the knowledge base does. A classifier learnt from labelled messages (classifier.py) decides when it is sure
+of a message of three words or more: the knowledge base, or a plugin unless the message asks for information;
+when very sure, it also overrules a request form (to the knowledge base) and the question reading. The rules
+decide the rest. How a message reads (a question for
 information, a request cue) is cues.py's job. Shorthand and misspelt request words are read as meant (spelling.py), and the message is embedded
 as a query, so a chat turn reuses the vector its retrieval already computed.
 """
@@ -29,7 +30,7 @@ import numpy as np
 from ..components import Embedder
 from ..stores.analyzer import has_cjk, query_terms
 from .base import ROUTE_PREFIX_CHARS
-from .classifier import MAJORITY, RequestClassifier
+from .classifier import MAJORITY, VERY_SURE, RequestClassifier
 from .cues import asks_for_information, asks_permission, request_cue, states_intent
 from .schema import PluginSpec
 from .spelling import Speller
@@ -133,8 +134,8 @@ class ToolRouter:
         `pending` is the previous turn's decision that still missed arguments: when this message
         supplies one of them (the customer answered the question), that decision is completed.
         `knowledge` is the knowledge base's best relevance (0..1) for the same message, when known.
-        A `classifier` (classifier.py) trained on labelled messages decides when it is sure, unless the message
-        uses a plugin's request form or is too short to read; the rules decide the rest.
+        A `classifier` (classifier.py) trained on labelled messages decides when it is sure (see above); the
+        rules decide the rest.
         """
         text = " ".join(message[:ROUTE_PREFIX_CHARS].split())
         if not text:
@@ -151,12 +152,16 @@ class ToolRouter:
         routed = [((match.intent, match.score()), name) for name, match in matches.items()
                   if (bar := match.bar(self.threshold, knowledge)) is not None and match.score() >= bar]
         (by_form, score), name = max(routed) if routed else ((False, 0.0), None)
-        # a request form says what the customer wants; otherwise a sure classifier outweighs similarity and cues,
-        # on a message long enough to read ("hello", "yes" and "ok please" are no requests, whatever it says),
-        # and never sends a question for information to a plugin
-        if classifier is not None and not by_form and readable(text):
+        # on a message long enough to read ("hello", "yes" and "ok please" are no requests, whatever it says), a sure
+        # classifier outweighs similarity and cues, but sends a question for information to a plugin only when very
+        # sure ("can a real agent jump in on this chat"); a request form stands unless it is very sure the message is
+        # a question ("which mail transfer agent does debian install by default?")
+        if classifier is not None and readable(text):
             choice, probability = classifier.predict(text)
-            if probability >= MAJORITY and (choice is None or (choice in matches and not matches[choice].information)):
+            if by_form:
+                name = None if choice is None and probability >= VERY_SURE else name
+            elif probability >= MAJORITY and (choice is None or (
+                    choice in matches and (not matches[choice].information or probability >= VERY_SURE))):
                 name, score = choice, probability
         return decide(plugins[name], plugins[name].cls.extract(text), score) if name else None
 
