@@ -177,6 +177,14 @@ def test_warm_up_trains_the_classifier_routing_then_uses(tmp_path, embedder):
         assert trained is not None and box.classifier({n: p.spec for n, p in box.plugins().items()}) is trained
 
 
+def test_a_message_routed_while_the_classifier_trains_is_routed_by_the_rules(tmp_path, embedder):
+    with toolbox(plugins_folder(tmp_path, [json.dumps(r, ensure_ascii=False) for r in ROWS[:300]]), embedder) as box:
+        with box._classifier_lock:  # as while warm_up trains it in its thread
+            assert box._ready_classifier({n: p.spec for n, p in box.plugins().items()}) is None
+            assert route(box, "where is my order 12345?") == "order_status"
+        assert box._ready_classifier({n: p.spec for n, p in box.plugins().items()}) is not None
+
+
 def test_read_requests_names_the_bad_line(tmp_path):
     from kotaemon_like.tools.classifier import Labelled, read_requests
 

@@ -182,7 +182,15 @@ class Toolbox:
     def route(self, message: str, pending: RouteDecision | None = None, knowledge: float | None = None) -> RouteDecision | None:
         """The embedded router's choice for a customer message (see ToolRouter.route)."""
         specs = {n: p.spec for n, p in self.plugins().items()}
-        return self.router.route(message, specs, pending, knowledge, self.classifier(specs))
+        return self.router.route(message, specs, pending, knowledge, self._ready_classifier(specs))
+
+    def _ready_classifier(self, specs: dict[str, PluginSpec]) -> RequestClassifier | None:
+        """The classifier, trained here if need be; None while another thread trains it (warm_up): a customer
+        does not wait for the first start's embedding, the rules route that message."""
+        if not self._classifier_lock.acquire(blocking=False):
+            return None
+        self._classifier_lock.release()
+        return self.classifier(specs)
 
     def requests(self) -> list[Labelled]:
         """The labelled messages of `tools.requests_file` (none when it is off or absent)."""
@@ -205,7 +213,7 @@ class Toolbox:
 
     def warm_up(self, background: bool = False) -> RequestClassifier | None:
         """Train the request classifier now (the first start embeds the requests file: ~30 s on 2 cores), or
-        start doing so in a thread; a message routed meanwhile waits for it."""
+        start doing so in a thread; a message routed meanwhile is routed by the rules alone."""
         specs = {n: p.spec for n, p in self.plugins().items()}
         if background:
             threading.Thread(target=self.classifier, args=(specs,), name="request-classifier", daemon=True).start()
