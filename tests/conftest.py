@@ -71,6 +71,18 @@ def default_model_exported() -> None:
     if params.backend.startswith("onnx"):
         export_onnx(resolve_model(params.model), quantize=params.backend == "onnx-int8", cache_dir=params.cache_dir,
                     label=Path(params.model).name)
+    routing_vectors()
+
+
+def routing_vectors() -> None:
+    """The request classifier's vectors of plugins/requests.jsonl, embedded into the machine's cache once, before
+    any test starts a `kl` process: on a fresh machine every app process would otherwise embed its ~2000
+    messages at the same time (~40 s of CPU each)."""
+    from kotaemon_like.config import ToolsSettings
+    from kotaemon_like.tools import Toolbox
+
+    with Toolbox(ToolsSettings(folder=ROOT / "plugins", reload=False), entry_points=False, watch=False) as box:
+        box.warm_up()
 
 
 @pytest.fixture

@@ -54,8 +54,9 @@ def run_compose(env_file: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def compose(tmp_path_factory) -> dict:
-    """compose.yaml as docker-compose renders it: anchors merged, variables interpolated (`$$` stays escaped)."""
+def compose(tmp_path_factory, default_model_exported) -> dict:
+    """compose.yaml as docker-compose renders it: anchors merged, variables interpolated (`$$` stays escaped).
+    Its rehearsals start `kl` processes: the model export and the routing vectors are cached before they do."""
     env_file = tmp_path_factory.mktemp("compose") / "test.env"
     env_file.write_text(f"GF_SECURITY_ADMIN_PASSWORD={TEST_PASSWORD}\nPOSTGRES_PASSWORD={TEST_PASSWORD}\n")
     result = run_compose(env_file, "config")
