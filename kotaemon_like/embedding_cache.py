@@ -13,6 +13,12 @@ import numpy as np
 from .components import Embedder
 
 
+def embed_queries(embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
+    """`texts` embedded the way the embedder embeds a query, batched when it can."""
+    batched = getattr(embedder, "embed_queries", None)
+    return batched(texts) if batched is not None else np.stack([embedder.embed_query(t) for t in texts])
+
+
 class VectorLRU:
     """Text -> vector, least recently used dropped first."""
 

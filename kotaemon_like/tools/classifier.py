@@ -29,6 +29,7 @@ from typing import Mapping, NamedTuple, Sequence
 import numpy as np
 
 from ..components import Embedder
+from ..embedding_cache import embed_queries
 from .schema import PluginSpec
 
 log = logging.getLogger(__name__)
@@ -83,9 +84,7 @@ class VectorStore:
             new = [t for t in dict.fromkeys(texts) if t not in self._vectors]
             if new:
                 log.info("embedding %d routing examples for the request classifier", len(new))
-                batched = getattr(self.embedder, "embed_queries", None)
-                vectors = batched(new) if batched else np.stack([self.embedder.embed_query(t) for t in new])
-                self._vectors.update(zip(new, vectors))
+                self._vectors.update(zip(new, embed_queries(self.embedder, new)))
                 self._save()
             return np.stack([self._vectors[t] for t in texts])
 

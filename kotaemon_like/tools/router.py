@@ -28,6 +28,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ..components import Embedder
+from ..embedding_cache import embed_queries
 from ..stores.analyzer import has_cjk, query_terms
 from .base import ROUTE_PREFIX_CHARS
 from .classifier import MAJORITY, VERY_SURE, RequestClassifier
@@ -214,14 +215,8 @@ class ToolRouter:
             cache = _VECTORS.setdefault(self.embedder, {})
             new = [e for e in dict.fromkeys(examples) if e not in cache]
             if new:
-                cache.update(zip(new, _embed_queries(self.embedder, new)))
+                cache.update(zip(new, embed_queries(self.embedder, new)))
             return np.stack([cache[e] for e in examples])
-
-
-def _embed_queries(embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
-    """`texts` embedded the way the embedder embeds a query, batched when it can."""
-    batched = getattr(embedder, "embed_queries", None)
-    return batched(texts) if batched is not None else np.stack([embedder.embed_query(t) for t in texts])
 
 
 def _lexical(message: str, examples: Sequence[str]) -> float:

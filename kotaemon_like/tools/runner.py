@@ -9,6 +9,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -192,18 +193,20 @@ class Toolbox:
         self._classifier_lock.release()
         return self.classifier(specs)
 
+    def _requests_path(self) -> Path | None:
+        """Where `tools.requests_file` is, or None when it is off."""
+        return self.settings.folder / self.settings.requests_file if self.settings.requests_file else None
+
     def requests(self) -> list[Labelled]:
         """The labelled messages of `tools.requests_file` (none when it is off or absent)."""
-        if not self.settings.requests_file:
-            return []
-        path = self.settings.folder / self.settings.requests_file
-        return read_requests(path) if path.is_file() else []
+        path = self._requests_path()
+        return read_requests(path) if path is not None and path.is_file() else []
 
     def classifier(self, specs: dict[str, PluginSpec]) -> RequestClassifier | None:
         """The request classifier for these plugins, trained on first use and again when they or the requests
         file change; None when there is nothing to learn from (see classifier.py). A bad file is logged once
         and the rules route alone."""
-        path = self.settings.folder / self.settings.requests_file if self.settings.requests_file else None
+        path = self._requests_path()
         stamp = path.stat().st_mtime_ns if path is not None and path.is_file() else None
         key = (tuple(sorted((n, id(s.cls)) for n, s in specs.items())), stamp)
         with self._classifier_lock:
