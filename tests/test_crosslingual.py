@@ -103,6 +103,18 @@ def test_the_glossary_gives_the_sense_manuals_use(translator):
     assert translator.content_words("debian 11 的代号叫什么") == ["代号"]
 
 
+def test_a_word_is_glossed_by_its_common_reading_in_short_senses(translator):
+    meanings = translator.glossary.meanings
+    assert meanings("说")[0] == "speak"  # shuō, not shuì "persuade" (a reading of one sense)
+    assert meanings("好处")[0] == "benefit"  # hàochu, not hǎochu "easy to get along with"
+    assert meanings("年")[0] == "year"  # the "grain (old)" reading is another word's old form
+    assert meanings("老")[0] == "old"  # not the definition of the surname prefix
+    # definitions and literary senses are no translation: 第's "(literary) grades in which successful candidates in
+    # the imperial examinations were placed" is dropped
+    assert not any(len(m.split()) > 5 for word in ("第", "老", "几") for m in meanings(word))
+    assert "fault" not in translator.gloss("平时敲 apt 而不是 apt-get 有什么好处")  # 而不是 only points: "rather than"
+
+
 def test_a_glossary_line_without_a_sense_is_named():
     assert read_glossary("# comment\n默认\tdefault/default setting\n") == {"默认": ("default", "default setting")}
     with pytest.raises(ValueError, match="glossary line 2"):
@@ -202,6 +214,15 @@ def test_questions_the_gloss_reads_poorly_are_answered_by_their_latin_anchor(faq
     assert answered and "update-alternatives --display x-window-manager" in text, text
     text, pages, answered = ask(engine, "wheezy 这个代号是玩具总动员里的哪个玩具")
     assert answered and "rubber toy penguin" in text, text
+
+
+def test_questions_glossed_by_common_senses_are_answered(faq_base):
+    engine = registry.build_chat(faq_base)
+    # 老 glossed as its surname-prefix definition and 第几 as "grades in which successful candidates ..." were refused
+    text, pages, answered = ask(engine, "老的 sysv init 配置文件是哪个")
+    assert answered and "/etc/inittab" in text, text
+    text, pages, answered = ask(engine, "trixie 是 debian 第几版？")
+    assert answered and "Debian 13" in text, text
 
 
 @pytest.mark.slow

@@ -39,14 +39,18 @@ _PARENTHESES = re.compile(r"\([^)]*\)?|\[[^\]]*\]?|\S*[\u3400-\u9fff|\[\]()]\S*"
 # senses that name no meaning: classifiers, cross-references, readings, surnames
 _NOT_A_MEANING = re.compile(
     r"^(CL:|classifier|variant of|old variant|see |see also|also pr|also written|abbr\. for|surname |"
-    r"used in|Japanese variant|erhua variant|(archaic|dialect|old)\b|lit\.|fig\.|pr\. )", re.IGNORECASE
+    r"used in|Japanese variant|erhua variant|opposite:|(archaic|dialect)\b|\((archaic|dialect|old|literary|Tw|slang|vulgar)\)|"
+    r"lit\.|fig\.|pr\. )",
+    re.IGNORECASE,
 )
+_VARIANT = re.compile(r"variant of|\((?:old|archaic)\)")  # a reading that is another word's old form ("年: grain (old)")
+_MAX_SENSE_WORDS = 5  # a longer sense is a definition ("grades in which successful candidates ... were placed")
 # Chinese words that only ask or point: dropped before the dictionary is consulted
 _QUESTION_WORDS = ZH_STOP_WORDS | frozenset("一不让给只上到用多对被去把从向几次成些每得着过想里叫")| frozenset(
     "一个 一些 这个 那个 这些 那些 怎么样 怎样才能 为何 是不是 有没有 能不能 可不可以 一下 自己 应该 时候 东西 还是 已经 "
     "就是 但是 因为 所以 如果 然后 或者 以及 关于 对于 通过 进行 之后 之前 以后 以前 的话 一共 请问 到底 究竟 大概 "
     "几个 哪天 哪年 多长时间 多少个 什么时候 何时 多久 干什么 是什么 怎么回事 用来 叫什么 叫做 一下子 这样 那样 这种 那种 "
-    "除了 之外 还有 一起 别的 里面 怎么办".split()
+    "除了 之外 还有 一起 别的 里面 怎么办 不是 而不是".split()
 )
 # question words and the English question they ask; the first one found opens the gloss
 _ASKS = {
@@ -95,7 +99,7 @@ def _meanings(senses: str) -> list[str]:
         for part in sense.split(";"):
             text = " ".join(_PARENTHESES.sub(" ", part.split(",")[0]).split())  # "Beijing, capital of ..." -> "Beijing"
             text = text[3:] if text.startswith("to ") else text
-            if text:
+            if text and len(text.split()) <= _MAX_SENSE_WORDS:
                 found.append((not computing, text))
     return list(dict.fromkeys(text for _, text in sorted(found, key=lambda f: f[0])))
 
@@ -138,9 +142,19 @@ class Glossary:
         names (empty when unknown)."""
         if word in self.domain:
             return self.domain[word]
+        readings = [(name, _VARIANT.search(senses) is not None, _meanings(senses))
+                    for name, senses in self.lines().get(word, [])]
+        richest = max((len(senses) for _, _, senses in readings), default=0)
+
+        def rank(reading: tuple[bool, bool, list[str]]) -> tuple[bool, bool, bool]:
+            # common nouns first, a variant's reading last, and a reading of one narrow sense after one of many
+            # (说 shuì "persuade" after shuō "speak, talk, say ...", 好处 "easy to get along with" after "benefit")
+            name, variant, senses = reading
+            return name, variant, len(senses) == 1 and richest >= 3
+
         out: list[str] = []
-        for _, senses in sorted(self.lines().get(word, []), key=lambda e: e[0]):
-            out.extend(m for m in _meanings(senses) if m not in out)
+        for *_, senses in sorted(readings, key=rank):
+            out.extend(m for m in senses if m not in out)
         return tuple(out)
 
     def segment(self, run: str, cuts: set[int] | None = None) -> list[str]:
