@@ -70,6 +70,9 @@ class ChatSettings(BaseModel):
     answer_terms: float = Field(0.25, ge=0, le=1)  # extractive answers: the bar rises with the question's terms they lack
     # a source is followed by up to this many next chunks of its document that continue its section (0 = off)
     continue_chunks: int = Field(1, ge=0, le=4)
+    # the best this many sources decide whether the documents answer at all (the gate above); the answer may then
+    # quote every source of retriever.top_k (0 = every source decides)
+    judged_sources: int = Field(4, ge=0)
     rewrite_with_llm: bool = True  # follow-up questions rewritten by the configured LLM (else a heuristic)
 
 

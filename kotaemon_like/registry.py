@@ -297,7 +297,7 @@ def build_chat(kb: KnowledgeBase, toolbox=None, desk=None):
         pending=pending,
         gate=RelevanceGate(chat.min_relevance, embedder, chat.min_similarity, translator=translator,
                            missing_terms=chat.missing_terms, reader=generator if hasattr(generator, "evidence") else None,
-                           answer_terms=chat.answer_terms),
+                           answer_terms=chat.answer_terms, judged=chat.judged_sources),
         # continuing a section reads neighbouring chunks from the keyword index's chunk table
         continuation=SectionContinuation(kb.keyword_index, chat.continue_chunks) if hasattr(kb.keyword_index, "pages") else None,
         cache=build_answer_cache(settings, desk.tenant if desk is not None else DEFAULT_TENANT),

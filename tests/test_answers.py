@@ -223,6 +223,22 @@ def test_gate_refuses_sources_far_from_the_question_in_meaning(faq, embedder):
     assert gate.sources("怎么锁定软件包", hits) == hits
 
 
+@pytest.mark.slow
+def test_gate_judges_the_best_sources_and_the_answer_may_quote_every_one(pdfs, faq, embedder):
+    federal = {d.page: d.text for d in PdfLoader().load(str(pdfs / "federal-register-2020-17221.pdf"), "fr.pdf")}
+    at = federal[1].index("Hand Delivery")
+    far = ScoredChunk(Chunk("fr.pdf#p1:0", federal[1][at : at + 700], "fr.pdf", 1), 0.6, 0.6)
+    hold = source(faq[40], 40, relevance=0.67)
+    question = "how can I keep a package at its current version"
+    every = RelevanceGate(0.4, embedder, 0.35)
+    best = RelevanceGate(0.4, embedder, 0.35, judged=1)
+    # a source ranked below the best is not judged: it cannot make a question the best source misses answerable
+    assert every.sources(question, [far, hold]) == [far, hold] and best.sources(question, [far, hold]) == []
+    # once the best answers, the answer may quote the others too
+    assert best.sources(question, [hold, far]) == [hold, far]
+    assert best.sources("who won the world cup in 2018", [hold, far]) == []
+
+
 def test_term_coverage_counts_the_question_words_the_sources_hold(faq):
     hold = [source(faq[40], 40)]
     assert term_coverage("How do I put a package on hold?", hold) == 1.0

@@ -97,6 +97,7 @@ class RelevanceGate:
         missing_terms: float = 0.0,
         reader: AnswerReader | None = None,
         answer_terms: float = 0.0,
+        judged: int = 0,  # only the best this many hits are judged (0: all); once they answer, any passing hit is quoted
     ):
         self.min_relevance = min_relevance
         self.embedder = embedder
@@ -106,6 +107,7 @@ class RelevanceGate:
         self.missing_terms = missing_terms
         self.reader = reader
         self.answer_terms = answer_terms
+        self.judged = judged
 
     def similarity(self, query: str, hits: Sequence[ScoredChunk]) -> float | None:
         """Cosine of the question to its closest chunk, or None when the embedder cannot judge it.
@@ -122,26 +124,31 @@ class RelevanceGate:
     def sources(self, query: str, hits: Sequence[ScoredChunk],
                 expand: Callable[[list[ScoredChunk]], list[ScoredChunk]] | None = None) -> list[ScoredChunk]:
         """The hits that may answer `query`, passed through `expand` (the section continuation) when given;
-        empty when the knowledge base holds no answer."""
+        empty when the knowledge base holds no answer. With `judged`, the best hits decide whether it does: the
+        answer may then quote the others that pass `min_relevance` too."""
         expand = expand or list
+        judged = hits[: self.judged] if self.judged else hits
+        kept = self.kept(query, judged, expand)
+        later = [h for h in hits[len(judged) :] if h.relevance >= self.min_relevance]
+        return expand([*kept, *later]) if kept else []
+
+    def kept(self, query: str, hits: Sequence[ScoredChunk],
+             expand: Callable[[list[ScoredChunk]], list[ScoredChunk]]) -> list[ScoredChunk]:
+        """The hits that may answer `query` (not expanded); empty when they hold no answer."""
         passing = [h for h in hits if h.relevance >= self.min_relevance]
-        if not passing:
-            return []
-        if self.min_similarity <= 0:
-            return expand(passing)
+        if not passing or self.min_similarity <= 0:
+            return passing
         similarity = self.similarity(query, passing)
         if similarity is None and self.translator is not None and (gloss := self.translator.gloss(query)):
-            kept = self.cross_language(gloss, passing, query, expand)
-            return expand(kept) if kept else []
+            return self.cross_language(gloss, passing, query, expand)
         if similarity is None:
-            return expand(passing)
+            return passing
         similarity = self.embedder.relevance(similarity)  # on MiniLM's scale, whatever the embedder's cosine range
         bar = self.min_similarity
         if self.missing_terms > 0:
             bar += self.missing_terms * (1.0 - term_coverage(query, passing))
-        sources = expand(passing)
         if self.reader is not None and self.answer_terms > 0:
-            meaning, coverage, figure = self.reader.evidence(query, sources)
+            meaning, coverage, figure = self.reader.evidence(query, expand(passing))
             if not figure:
                 log.debug("gate: the question asks for a figure the answer does not hold")
                 return []
@@ -151,7 +158,7 @@ class RelevanceGate:
             log.debug("gate: sources far from the question in meaning",
                       extra={"similarity": round(similarity, 3), "bar": round(bar, 3)})
             return []
-        return sources
+        return passing
 
     def cross_language(self, gloss: str, hits: list[ScoredChunk], question: str = "",
                        expand: Callable[[list[ScoredChunk]], list[ScoredChunk]] | None = None) -> list[ScoredChunk]:
