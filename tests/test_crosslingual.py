@@ -225,6 +225,16 @@ def test_questions_glossed_by_common_senses_are_answered(faq_base):
     assert answered and "Debian 13" in text, text
 
 
+def test_a_rare_latin_word_quoted_verbatim_passes_the_gate_however_far_the_gloss(faq_base):
+    engine = registry.build_chat(faq_base)
+    # 改名 "change one's name" and 发新版 gloss far from "is always referred to as sid" (the closeness was under the
+    # bar, refused); "sid" itself is quoted, in few of the candidate sentences
+    text, pages, answered = ask(engine, "sid 每次发新版以后会改名吗")
+    assert answered and "always referred to as sid" in text, text
+    text, pages, answered = ask(engine, "编译的时候报 cannot find -lfoo 是怎么回事")
+    assert answered and "libfoo-dev" in text, text
+
+
 @pytest.mark.slow
 @pytest.mark.shared_data
 def test_unanswerable_chinese_still_gets_no_answer(faq_base):

@@ -263,8 +263,9 @@ class ExtractiveGenerator:
         among = [c.text for c in found]
         if self.translator is not None and self.translator.gloss(question) and not self._reads(question):
             # a rare name, command or code name of the question quoted verbatim vouches for the words the gloss missed
-            coverage = 1.0 if anchored(question, text, among) else self.translator.overlap(question, text, among)
-            return Evidence(meaning, coverage, has_figure)
+            if anchored(question, text, among):
+                return Evidence(meaning, 1.0, has_figure, anchored=True)
+            return Evidence(meaning, self.translator.overlap(question, text, among), has_figure)
         # the question's rarest words among the candidate sentences weigh most: an answer on installing Debian
         # lacking "wechat" of "how do I install wechat on debian" lacks what the question is about
         asking = asked(question)

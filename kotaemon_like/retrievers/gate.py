@@ -70,6 +70,7 @@ class Evidence(NamedTuple):
     meaning: float  # cosine of the answer sentence closest to the question (0 when the embedder cannot judge)
     coverage: float  # share of the question's terms in the sentences it would quote
     figure: bool = True  # False: the question asks for a figure ("how much RAM", "哪年") the quoted sentences lack
+    anchored: bool = False  # a rare name or command of the question, in Latin script, is quoted verbatim (translate.anchored)
 
 
 class AnswerReader(Protocol):
@@ -148,7 +149,7 @@ class RelevanceGate:
         if self.missing_terms > 0:
             bar += self.missing_terms * (1.0 - term_coverage(query, passing))
         if self.reader is not None and self.answer_terms > 0:
-            meaning, coverage, figure = self.reader.evidence(query, expand(passing))
+            meaning, coverage, figure, _ = self.reader.evidence(query, expand(passing))
             if not figure:
                 log.debug("gate: the question asks for a figure the answer does not hold")
                 return []
@@ -179,10 +180,10 @@ class RelevanceGate:
             vectors = self.embedder.embed_documents([h.chunk.text for h in unknown]) @ self.embedder.embed_query(gloss)
             cosine.update((id(h), float(v)) for h, v in zip(unknown, vectors))
         if self.reader is not None and self.answer_terms > 0 and question:
-            meaning, coverage, figure = self.reader.evidence(question, (expand or list)(readable))
+            meaning, coverage, figure, anchor = self.reader.evidence(question, (expand or list)(readable))
             closeness = self.embedder.relevance((max(cosine.values()) + meaning) / 2)
             bar = self.min_similarity + self.answer_terms * (1.0 - coverage)
-            passed = {id(h) for h in readable} if figure and closeness >= bar else set()
+            passed = {id(h) for h in readable} if figure and (closeness >= bar or anchor) else set()
         else:
             passed = {i for i, c in cosine.items() if self.embedder.relevance(c) >= self.min_similarity}
         kept = [h for h in hits if id(h) not in cosine or id(h) in passed]
