@@ -75,6 +75,9 @@ class Match:
     intent: bool = False  # the message asks for the plugin's action in one of its declared request forms
     information: bool = False  # the message asks for general information ("how do I ...", "do I get ...")
     identified: bool = False  # its patterns found everything it requires: the message names the customer's own case
+    # the only question the message asks is whether it may ("can I get someone from billing on the chat?"): a
+    # polite request as often as a question on what is possible
+    permission: bool = False
 
     def bar(self, threshold: float, knowledge: float | None) -> float | None:
         """The lowest similarity that routes to this plugin, or None when nothing would."""
@@ -155,14 +158,15 @@ class ToolRouter:
         (by_form, score), name = max(routed) if routed else ((False, 0.0), None)
         # on a message long enough to read ("hello", "yes" and "ok please" are no requests, whatever it says), a sure
         # classifier outweighs similarity and cues, but sends a question for information to a plugin only when very
-        # sure ("can a real agent jump in on this chat"); a request form stands unless it is very sure the message is
-        # a question ("which mail transfer agent does debian install by default?")
+        # sure ("is a real agent ever on this chat"; asking whether one may, "could one of your agents take over?",
+        # is no such question); a request form stands unless it is very sure the message is a question ("which mail
+        # transfer agent does debian install by default?")
         if classifier is not None and readable(text):
             choice, probability = classifier.predict(text)
             if by_form:
                 name = None if choice is None and probability >= VERY_SURE else name
-            elif probability >= MAJORITY and (choice is None or (
-                    choice in matches and (not matches[choice].information or probability >= VERY_SURE))):
+            elif probability >= MAJORITY and (choice is None or (choice in matches and (
+                    not matches[choice].information or matches[choice].permission or probability >= VERY_SURE))):
                 name, score = choice, probability
         return decide(plugins[name], plugins[name].cls.extract(text), score) if name else None
 
@@ -188,7 +192,8 @@ class ToolRouter:
             asks = information[identified] or (permission and not intent)
             matches[n] = Match(similar(message, examples), similar(message, counters),
                                support(message, examples), support(message, counters),
-                               bool(found), cue and not asks, intent, asks, identified)
+                               bool(found), cue and not asks, intent, asks, identified,
+                               asks and not information[identified])
         return matches
 
     def scores(self, message: str, plugins: Mapping[str, PluginSpec]) -> dict[str, float]:
