@@ -208,3 +208,22 @@ def test_read_requests_names_the_bad_line(tmp_path):
     path.write_text('{"text": "hi there agent", "expect": "handoff_to_human"}\n{"text": "what is x", "expect": null}\n',
                     encoding="utf-8")
     assert read_requests(path) == [Labelled("hi there agent", "handoff_to_human"), Labelled("what is x", None)]
+
+
+def test_routing_vectors_are_kept_per_embedder_and_merged_across_processes(tmp_path, embedder):
+    from kotaemon_like.tools.classifier import VectorStore, multilingual_embedder
+
+    e5 = multilingual_embedder()
+    first, second = VectorStore(e5, tmp_path), VectorStore(e5, tmp_path)  # two app replicas, one cache folder
+    first.vectors(["where is my parcel"])
+    second.vectors(["open a ticket for me"])  # saved after the first: it must not drop the first one's text
+    assert set(VectorStore(e5, tmp_path)._saved()) == {"where is my parcel", "open a ticket for me"}
+
+    class Retrained:  # new weights under the same model name
+        name = e5.name
+
+        def embed_queries(self, texts):
+            return e5.embed_queries(texts)[:, ::-1].copy()
+
+    assert VectorStore(Retrained(), tmp_path).file != first.file
+

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import threading
 from pathlib import Path
 from typing import Mapping, NamedTuple, Sequence
@@ -69,15 +70,26 @@ class VectorStore:
 
     def __init__(self, embedder: Embedder, folder: Path | None):
         self.embedder = embedder
-        self.file = folder / f"{_slug(getattr(embedder, 'name', 'embedder'))}.npz" if folder else None
-        self._vectors: dict[str, np.ndarray] = {}
+        self.file = folder / f"{_slug(getattr(embedder, 'name', 'embedder'))}-{self._fingerprint()}.npz" if folder else None
         self._lock = threading.Lock()
-        if self.file is not None and self.file.exists():
-            try:
-                with np.load(self.file) as saved:
-                    self._vectors = dict(zip(saved["texts"].tolist(), saved["vectors"]))
-            except (OSError, ValueError, KeyError) as exc:
-                log.warning("routing vectors in %s unreadable (%s); embedding again", self.file, exc)
+        self._vectors: dict[str, np.ndarray] = self._saved()
+
+    def _fingerprint(self) -> str:
+        """A short digest of what the embedder makes of a fixed text: new weights under the same model name get a
+        file of their own instead of mixing their vectors with the old ones."""
+        probe = np.round(embed_queries(self.embedder, ["where is my order?"])[0], 3)
+        return hashlib.sha256(probe.astype(np.float32).tobytes()).hexdigest()[:10]
+
+    def _saved(self) -> dict[str, np.ndarray]:
+        """The vectors in the file (empty when there is none or it cannot be read)."""
+        if self.file is None or not self.file.exists():
+            return {}
+        try:
+            with np.load(self.file) as saved:
+                return dict(zip(saved["texts"].tolist(), saved["vectors"]))
+        except (OSError, ValueError, KeyError) as exc:
+            log.warning("routing vectors in %s unreadable (%s); embedding again", self.file, exc)
+            return {}
 
     def vectors(self, texts: Sequence[str]) -> np.ndarray:
         with self._lock:
@@ -93,7 +105,9 @@ class VectorStore:
             return
         try:
             self.file.parent.mkdir(parents=True, exist_ok=True)
-            partial = self.file.with_suffix(".partial.npz")
+            partial = self.file.with_suffix(f".{os.getpid()}.partial.npz")
+            # another process (an app replica) may have saved texts this one never embedded: keep them
+            self._vectors = {**self._saved(), **self._vectors}
             texts = list(self._vectors)
             np.savez(partial, texts=np.array(texts), vectors=np.stack([self._vectors[t] for t in texts]))
             partial.replace(self.file)
