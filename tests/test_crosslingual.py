@@ -206,33 +206,22 @@ def test_a_rare_latin_word_quoted_verbatim_anchors_a_chinese_question():
 
 @pytest.mark.slow
 @pytest.mark.shared_data
-def test_questions_the_gloss_reads_poorly_are_answered_by_their_latin_anchor(faq_base):
-    engine = registry.build_chat(faq_base)
-    # 程序 and 当, 代号 and 玩具总动员 gloss far from the English (both were refused); x-window-manager and wheezy are
-    # quoted as they are, each in few of the candidate sentences
-    text, pages, answered = ask(engine, "怎么查看哪些程序可以当 x-window-manager")
-    assert answered and "update-alternatives --display x-window-manager" in text, text
-    text, pages, answered = ask(engine, "wheezy 这个代号是玩具总动员里的哪个玩具")
-    assert answered and "rubber toy penguin" in text, text
-
-
-def test_questions_glossed_by_common_senses_are_answered(faq_base):
-    engine = registry.build_chat(faq_base)
+@pytest.mark.parametrize("question, fact", [
+    # 程序 and 当, 代号 and 玩具总动员 gloss far from the English: x-window-manager and wheezy are quoted as they are,
+    # each in few of the candidate sentences (both were refused before the anchor counted as coverage)
+    ("怎么查看哪些程序可以当 x-window-manager", "update-alternatives --display x-window-manager"),
+    ("wheezy 这个代号是玩具总动员里的哪个玩具", "rubber toy penguin"),
     # 老 glossed as its surname-prefix definition and 第几 as "grades in which successful candidates ..." were refused
-    text, pages, answered = ask(engine, "老的 sysv init 配置文件是哪个")
-    assert answered and "/etc/inittab" in text, text
-    text, pages, answered = ask(engine, "trixie 是 debian 第几版？")
-    assert answered and "Debian 13" in text, text
-
-
-def test_a_rare_latin_word_quoted_verbatim_passes_the_gate_however_far_the_gloss(faq_base):
-    engine = registry.build_chat(faq_base)
-    # 改名 "change one's name" and 发新版 gloss far from "is always referred to as sid" (the closeness was under the
-    # bar, refused); "sid" itself is quoted, in few of the candidate sentences
-    text, pages, answered = ask(engine, "sid 每次发新版以后会改名吗")
-    assert answered and "always referred to as sid" in text, text
-    text, pages, answered = ask(engine, "编译的时候报 cannot find -lfoo 是怎么回事")
-    assert answered and "libfoo-dev" in text, text
+    ("老的 sysv init 配置文件是哪个", "/etc/inittab"),
+    ("trixie 是 debian 第几版？", "Debian 13"),
+    # 改名 "change one's name" and 发新版 gloss far from "is always referred to as sid": the closeness stayed under the
+    # bar until a quoted anchor passed the gate on its own
+    ("sid 每次发新版以后会改名吗", "always referred to as sid"),
+    ("编译的时候报 cannot find -lfoo 是怎么回事", "libfoo-dev"),
+])
+def test_questions_the_gloss_reads_poorly_are_answered(faq_base, question, fact):
+    text, pages, answered = ask(registry.build_chat(faq_base), question)
+    assert answered and fact in text, text
 
 
 @pytest.mark.slow
