@@ -2,7 +2,7 @@
 
     nice -n 10 python bench/answers.py                      # this checkout, plus the baseline commit below
     nice -n 10 python bench/answers.py --baseline REF       # compare against another commit (default: BASELINE)
-    nice -n 10 python bench/answers.py --split jetty --out bench/results/answers_jetty.json  # jetty alone, once
+    nice -n 10 python bench/answers.py --split kelp --out bench/results/answers_kelp.json  # kelp alone, once
     python bench/answers.py --check                         # every expected fact is on an expected page (all splits)
 
 The questions (bench/answers_set.json) were written for this benchmark: paraphrased, casual, with typos,
@@ -17,8 +17,9 @@ bench/answers_vault.json (`vault`) was written blind after every earlier split, 
 on; run once, tuned on since. bench/answers_harbor.json (`harbor`) was written blind after vault had been tuned
 on; run once, tuned on since. bench/answers_quay.json (`quay`) was written blind after harbor had been run; run once, tuned on since.
 bench/answers_wharf.json (`wharf`) was written blind after quay had been run; run once, tuned on since.
-bench/answers_jetty.json (`jetty`) was written blind after wharf had been run: a run without --split leaves it out
-(LOCKED), so only `--split jetty` asks its questions; run it once.
+bench/answers_jetty.json (`jetty`) was written blind after wharf had been run; run once, tuned on since.
+bench/answers_kelp.json (`kelp`) was written blind after jetty had been run: a run without --split leaves it out
+(LOCKED), so only `--split kelp` asks its questions; run it once.
 Scores per split and language: `page_hit` (an expected page among the retrieved sources), `cited_hit` (the
 answer cites an expected page), `contains` (the answer holds an expected fact), `false_abstain` (an
 answerable question refused), `abstain` (an unanswerable question refused). Writes bench/results/answers.json.
@@ -48,8 +49,9 @@ VAULT = ROOT / "bench" / "answers_vault.json"  # written blind after sealed had 
 HARBOR = ROOT / "bench" / "answers_harbor.json"  # written blind after vault had been tuned on; run once, tuned on since
 QUAY = ROOT / "bench" / "answers_quay.json"  # written blind after harbor had been run; run once, tuned on since
 WHARF = ROOT / "bench" / "answers_wharf.json"  # written blind after quay had been run; run once, tuned on since
-JETTY = ROOT / "bench" / "answers_jetty.json"  # written blind after wharf had been run; only with --split jetty
-LOCKED = "jetty"  # the split a run leaves out unless it names it, so tuning never sees it
+JETTY = ROOT / "bench" / "answers_jetty.json"  # written blind after wharf had been run; run once, tuned on since
+KELP = ROOT / "bench" / "answers_kelp.json"  # written blind after jetty had been run; only with --split kelp
+LOCKED = "kelp"  # the split a run leaves out unless it names it, so tuning never sees it
 PDFS = Path(os.environ.get("KL_SHARED_DATA", ROOT.parent / "shared" / "data")) / "pdfs"
 # the PDFs with a text layer (the scanned ones would measure OCR, not answers)
 DOCUMENTS = [
@@ -80,7 +82,8 @@ def load_set(locked: bool = False) -> tuple[list[dict], list[dict]]:
     data = json.loads(SET.read_text(encoding="utf-8"))
     files = [(UNSEEN, "new", "unseen"), (FRESH, "fresh", "fresh"), (BLIND, "blind", "blind")]
     files += [(SEALED, "sealed", "sealed"), (VAULT, "vault", "vault"), (HARBOR, "harbor", "harbor")]
-    files += [(QUAY, "quay", "quay"), (WHARF, "wharf", "wharf")] + ([(JETTY, "jetty", LOCKED)] if locked else [])
+    files += [(QUAY, "quay", "quay"), (WHARF, "wharf", "wharf"), (JETTY, "jetty", "jetty")]
+    files += [(KELP, "kelp", LOCKED)] if locked else []
     later = [(json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}, prefix, split)
              for path, prefix, split in files]
     out = []
@@ -225,7 +228,7 @@ def main() -> None:
     parser.add_argument("--label", default="this checkout")
     parser.add_argument("--workdir", type=Path, help="keep this checkout's index here; a rerun embeds only changes")
     parser.add_argument("--baseline-results", type=Path, help="reuse the baseline rows of an earlier results file")
-    parser.add_argument("--split", nargs="+", choices=["tuning", "held_back", "unseen", "fresh", "blind", "sealed", "vault", "harbor", "quay", "wharf", LOCKED],
+    parser.add_argument("--split", nargs="+", choices=["tuning", "held_back", "unseen", "fresh", "blind", "sealed", "vault", "harbor", "quay", "wharf", "jetty", LOCKED],
                         help=f"ask only these splits' questions (without it, every split but `{LOCKED}`)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "answers.json")
     args = parser.parse_args()

@@ -1,5 +1,5 @@
 """The router's request classifier (kotaemon_like/tools/classifier.py), trained on the shipped requests file
-without the `vault`, `quay` and `wharf` splits, on their real messages: it must route what the rules alone get wrong (short of a
+without the `vault`, `quay`, `wharf` and `jetty` splits, on their real messages: it must route what the rules alone get wrong (short of a
 request form, which stands), and a bad or missing requests file must leave the rules routing."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from .conftest import ROOT
 pytestmark = pytest.mark.slow
 
 TRAINING = ROOT / "plugins" / "requests.jsonl"
-HELD_OUT = ("vault", "quay", "wharf")  # splits written blind; the classifier of these tests never sees them
+HELD_OUT = ("vault", "quay", "wharf", "jetty")  # splits written blind; the classifier of these tests never sees them
 
 
 def toolbox(folder, embedder, **settings):
