@@ -35,7 +35,7 @@ from .schema import PluginSpec
 
 log = logging.getLogger(__name__)
 
-MAJORITY = 0.5  # the classifier's choice stands when its probability is at least this; below, the rules decide
+MAJORITY = 0.55  # the classifier's choice stands when its probability is at least this; below, the rules decide
 VERY_SURE = 0.9  # and it overrules a request form (to the knowledge base) and the question reading (to a plugin)
 REGULARISATION = 8.0  # LogisticRegression's C: 4 and 16 routed within a message of it on every held-out split
 KNOWLEDGE = ""  # the label of a question the knowledge base answers
