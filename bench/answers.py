@@ -52,6 +52,10 @@ WHARF = ROOT / "bench" / "answers_wharf.json"  # written blind after quay had be
 JETTY = ROOT / "bench" / "answers_jetty.json"  # written blind after wharf had been run; run once, tuned on since
 KELP = ROOT / "bench" / "answers_kelp.json"  # written blind after jetty had been run; only with --split kelp
 LOCKED = "kelp"  # the split a run leaves out unless it names it, so tuning never sees it
+# the later files, each as (path, question id prefix, split), in the order they were written; LOCKED's is asked alone
+LATER = [(UNSEEN, "new", "unseen"), (FRESH, "fresh", "fresh"), (BLIND, "blind", "blind"), (SEALED, "sealed", "sealed"),
+         (VAULT, "vault", "vault"), (HARBOR, "harbor", "harbor"), (QUAY, "quay", "quay"), (WHARF, "wharf", "wharf"),
+         (JETTY, "jetty", "jetty")]
 PDFS = Path(os.environ.get("KL_SHARED_DATA", ROOT.parent / "shared" / "data")) / "pdfs"
 # the PDFs with a text layer (the scanned ones would measure OCR, not answers)
 DOCUMENTS = [
@@ -80,10 +84,7 @@ def load_set(locked: bool = False) -> tuple[list[dict], list[dict]]:
     """(answerable, unanswerable) of every file, each question with its id and split; the LOCKED split only when
     asked."""
     data = json.loads(SET.read_text(encoding="utf-8"))
-    files = [(UNSEEN, "new", "unseen"), (FRESH, "fresh", "fresh"), (BLIND, "blind", "blind")]
-    files += [(SEALED, "sealed", "sealed"), (VAULT, "vault", "vault"), (HARBOR, "harbor", "harbor")]
-    files += [(QUAY, "quay", "quay"), (WHARF, "wharf", "wharf"), (JETTY, "jetty", "jetty")]
-    files += [(KELP, "kelp", LOCKED)] if locked else []
+    files = LATER + ([(KELP, "kelp", LOCKED)] if locked else [])
     later = [(json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}, prefix, split)
              for path, prefix, split in files]
     out = []
@@ -228,7 +229,7 @@ def main() -> None:
     parser.add_argument("--label", default="this checkout")
     parser.add_argument("--workdir", type=Path, help="keep this checkout's index here; a rerun embeds only changes")
     parser.add_argument("--baseline-results", type=Path, help="reuse the baseline rows of an earlier results file")
-    parser.add_argument("--split", nargs="+", choices=["tuning", "held_back", "unseen", "fresh", "blind", "sealed", "vault", "harbor", "quay", "wharf", "jetty", LOCKED],
+    parser.add_argument("--split", nargs="+", choices=["tuning", "held_back", *(split for *_, split in LATER), LOCKED],
                         help=f"ask only these splits' questions (without it, every split but `{LOCKED}`)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "answers.json")
     args = parser.parse_args()
