@@ -21,6 +21,10 @@ HANDOFF = (r"\b(?:talk|speak)\b.{0,25}\b(?:human|person|agent)\b",)
     "When my order has shipped, can I still change the address?", "Can I be notified when my parcel is out for delivery?",
     "Is there a phone number to reach a human?", "What does 'in transit' mean on my tracking page?", "周末有人工客服吗",
     "有人工客服的邮箱吗", "Will someone contact me after I file a complaint?", "How will I know my order has been dispatched?",
+    # the usual course of things, a choice between two, hours on holidays, how many working days
+    "my parcel shows 'arrived at hub', what normally happens after that?", "退款一般几个工作日到账",
+    "are your agents around on new year's eve or is it only the bot?", "国庆假期有客服处理退货吗",
+    "Do complaints get answered by email or by phone?", "工单提交后通常几个小时有回复",
 ])
 def test_information_questions(message):
     assert asks_for_information(message) and not states_intent(message, (r".",))
@@ -31,6 +35,8 @@ def test_information_questions(message):
     "When will the lamp I ordered get here?", "Can you tell me when my order is arriving?", "Is anybody available to talk right now?",
     "can someone from your team chat with me", "Could you check on my headphones order, they should have been here on Friday",
     "有人可以跟我聊一下吗", "帮我看看怎么处理",
+    # the customer's own case, whatever its words: a choice about it, "usually" outside the question, "有人处理吗"
+    "is my order shipped or not?", "my order usually comes in 2 days, why is it late?", "我的投诉三天了有人处理吗",
 ])
 def test_requests_are_not_information_questions(message):
     assert not asks_for_information(message) and states_intent(message, (r".",))

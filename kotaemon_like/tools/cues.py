@@ -75,7 +75,12 @@ _INFORMATION = re.compile(
     r"|\b(?:and|but|so)\s+how\W*$"
     r"|(?:想|要)(?:知道|了解|问问|问一下|咨询)|什么(?!时候)|是哪|谁"
     # "帮我看看怎么处理" asks for help with the customer's case, not how things are done
-    r"|(?<!帮我看看)(?<!帮我看下)(?<!帮我查查)怎么(?!(?:还|又|一直|老是|总是|迟迟)|样了)|如何|怎样|什么是|是什么|为什么|解释|什么意思|区别|哪些|哪几|哪种|有什么|多久|多少|(?<![好这前那])几天|多长时间",
+    r"|(?<!帮我看看)(?<!帮我看下)(?<!帮我查查)怎么(?!(?:还|又|一直|老是|总是|迟迟)|样了)|如何|怎样|什么是|是什么|为什么|解释|什么意思|区别|哪些|哪几|哪种|有什么|多久|多少|(?<![好这前那])几天|多长时间"
+    r"|(?<![好这前那])几个(?:工作日|小时|星期|礼拜)"
+    # whether anyone works at a time ("春节那几天投诉有人受理吗", "周末有客服吗"): the service's hours
+    r"|(?:春节|过年|国庆|节假日|假期|周末|晚上|夜里|凌晨|半夜|节日)[^，。！？,.!?]{0,10}?有(?:人|客服)"
+    # "are real staff around on christmas day or is it bot only?": a choice between two, as "…还是…" is in Chinese
+    r"|^\W*(?:is|are|do|does|will|was|were)\b[^?]*\bor\b[^?]*\?",
     re.IGNORECASE,
 )
 # a question about a case that may happen ("can I get a refund if my order arrives late?") asks for information,
@@ -140,6 +145,8 @@ _CAPABILITY_ZH = re.compile(
 # and so is "是…还是…" ("商品坏了是换新还是维修？") when it is not about the customer's own order ("我的包裹是丢了还是在路上")
 _CHOICE_ZH = re.compile(r"[，,、]\s*还是(?!没|不|一直|老|在)|(?:吗|呢)\s*还是"
                         r"|^(?!.*(?:我(?:们)?(?:的|那|这)|帮我|给我)).*是[^，。！？,.!?]{1,10}?还是(?!没|不|一直|老|在)")
+_USUALLY = re.compile(r"\b(?:usually|normally|typically|generally|in\s+general)\b|一般|通常|正常情况下", re.IGNORECASE)
+_QUESTION_ZH = re.compile(r"[几多]|什么时候|哪|吗|么|呢|[?？]")
 # clauses: "useless bot. HUMAN." asks for a human in its second clause, as "HUMAN." alone would; so does "log this: the strap
 # snapped" in its second
 _CLAUSE = re.compile(r"[.!?;:,，。！？；：…]+")
@@ -166,11 +173,17 @@ def conditional_question(message: str) -> bool:
     return ("?" in message or bool(_QUESTION.search(message))) and bool(_CONDITION.search(_WHETHER.sub(" ", message)))
 
 
+def usually(message: str) -> bool:
+    """Whether a question of the message asks what usually happens ("…, what usually comes next?", "投诉一般几天答复"):
+    how things go in general, whoever's case set it."""
+    return any(_USUALLY.search(part) and (_QUESTION.search(part) or _QUESTION_ZH.search(part)) for part in clauses(message))
+
+
 def asks_for_information(message: str, own: bool = False) -> bool:
     """Whether the message asks for general information (how to, what is, what if) rather than for an action.
 
     `own`: the message names the customer's own case another way than "my" (an order number the plugin found)."""
-    if _HOW_TO.search(message) or conditional_question(message) or asks_capability(message):
+    if _HOW_TO.search(message) or conditional_question(message) or asks_capability(message) or usually(message):
         return True
     return bool(_INFORMATION.search(message)) and not own and not _POSSESSIVE.search(message)
 
