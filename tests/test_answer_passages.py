@@ -9,7 +9,7 @@ import pytest
 
 from kotaemon_like.components import Chunk, ScoredChunk
 from kotaemon_like.generators.extractive import ExtractiveGenerator
-from kotaemon_like.generators.passages import carry_over, sections, strip_overlap
+from kotaemon_like.generators.passages import carry_over, sections, split_sentences, strip_overlap
 from kotaemon_like.ingest.loaders import PdfLoader
 from kotaemon_like.retrievers.continuation import CONTINUES, SectionContinuation
 
@@ -140,3 +140,28 @@ def test_a_short_sentence_after_the_best_one_is_quoted_with_it(faq, embedder):
     assert answer.startswith("Note that aptitude is not the recommended tool") and "Use apt-get instead. [1]" in answer
     alone = ExtractiveGenerator(two.model_copy(update={"short_sentence": 0}), embedder=embedder)
     assert "Use apt-get instead" not in "".join(alone.stream(question, sources))
+
+
+@pytest.mark.parametrize("text, expected", [
+    # a stop after an abbreviation ends no sentence
+    ("potato (Debian 2.2) was, of course, Mr. Potato Head. The next one was slink.",
+     ["potato (Debian 2.2) was, of course, Mr. Potato Head.", "The next one was slink."]),
+    ("Include ‘‘Docket No. FAA–2020–0746’’ at the beginning of your comments. Send one copy.",
+     ["Include ‘‘Docket No. FAA–2020–0746’’ at the beginning of your comments.", "Send one copy."]),
+    # a list item keeps its number, and the sentence announcing the list keeps its first item
+    ("Here is an example of using the function:\n1. There are user profiles for MGR and JANE.\n2. JANE is in MGR.",
+     ["Here is an example of using the function: 1. There are user profiles for MGR and JANE.", "2. JANE is in MGR."]),
+    ("It ends here. Then another starts.", ["It ends here.", "Then another starts."]),
+])
+def test_a_sentence_ends_at_its_stop_not_at_an_abbreviation_or_a_list_number(text, expected):
+    assert split_sentences(text) == expected
+
+
+def test_the_toy_story_answer_is_quoted_whole(faq):
+    quoted = [s for part in sections(faq[30]) for s in part.sentences]
+    assert "• potato (Debian 2.2) was, of course, Mr. Potato," in quoted
+
+
+def test_a_sentence_cut_before_an_abbreviation_is_finished_past_it():
+    head, rest = carry_over("• potato (Debian 2.2) was, of course,", "Mr. Potato, the toy. • woody was the cowboy.")
+    assert (head, rest) == ("Mr. Potato, the toy.", "• woody was the cowboy.")

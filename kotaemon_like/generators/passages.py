@@ -12,8 +12,13 @@ from dataclasses import dataclass, field
 from ..ingest.page_kinds import PAGE_LABEL  # the text before a page's label ended with the page
 
 _CJK = "\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
+# a stop after these ends no sentence: "Mr. Potato Head", "Docket No. FAA-2020-0746", "e.g. Debian"
+_ABBREVIATIONS = ("Mr", "Mrs", "Ms", "Dr", "Prof", "Jr", "Sr", "St", "No", "Nos", "Vol", "Fig", "vs", "cf", "e.g", "i.e")
+_NOT_AFTER = "".join(rf"(?<!\b{re.escape(a)}\.)" for a in _ABBREVIATIONS)
 # a sentence ends at . ! ? before a non-lower-case start, but not after an initial ("Susan G. Kleinmann")
-_SENTENCE_END = re.compile(rf"(?<![\s.][A-Z]\.)(?<=[.!?])\s+(?=[^a-z])|(?<=[。！？；])|\n\s*\n|\n(?=\s*[-•*]\s)")
+_SENTENCE_END = re.compile(rf"(?<![\s.][A-Z]\.){_NOT_AFTER}(?<=[.!?])\s+(?=[^a-z])|(?<=[。！？；])|\n\s*\n|\n(?=\s*[-•*]\s)")
+_ENUMERATOR = re.compile(r"^(?:\d{1,2}|[a-z])[.)]$")  # "1." opening a list item: it belongs to the item
+_ITEM_NUMBER = re.compile(r"\n\s*(\d{1,2}[.)])$")  # "… function:\n1." : the first item's number ends the piece
 _SECTION_NUMBER = re.compile(r"^(?:chapter\s+)?\d+(?:\.\d+)*\.?$", re.IGNORECASE)  # "7.12", "Chapter 7"
 # "7.12 How do I …"; not "11.43 and 11.45, by any of the following" (a wrapped line of a citation)
 _NUMBERED_TITLE = re.compile(r"^(?:\d+(?:\.\d+)+\.?|[Cc]hapter\s+\d+|CHAPTER\s+\d+)\s+(?![a-z])\S")
@@ -68,7 +73,7 @@ def unwrap_hyphens(text: str) -> str:
     return _HYPHEN_WRAP.sub(join, text)
 
 
-_SENTENCE_CLOSE = re.compile(r"[.!?](?=\s|$)|[。！？]")
+_SENTENCE_CLOSE = re.compile(rf"[.!?]{_NOT_AFTER}(?=\s|$)|[。！？]")  # not "Mr." of "Mr. Potato"
 _FINISHED = (".", "!", "?", ":", ";", "。", "！", "？", "；", "：")
 
 
@@ -136,19 +141,29 @@ def _line_groups(piece: str) -> list[str]:
 
 def split_sentences(text: str) -> list[str]:
     """Sentences in order; one that announces what follows ("There are two types:") keeps its first item, and
-    a short reply ("No.", "Yes!") opens the sentence after it, so an answer's first word is never lost."""
+    a short reply ("No.", "Yes!") or a list item's number ("1.") opens the sentence after it, so an answer's
+    first word is never lost."""
     out: list[str] = []
+    number = ""  # a list item's number, waiting for its item
     for piece in _SENTENCE_END.split(text):
         for group in _line_groups(piece) if len(piece) > MAX_SENTENCE_CHARS else [piece]:
-            sentence = join_lines(group.splitlines())
-            if not sentence:
-                continue
-            joins = out and (out[-1].endswith(":") or _SHORT_REPLY.match(out[-1]))
-            if joins and len(out[-1]) + len(sentence) < MAX_SENTENCE_CHARS:
-                out[-1] += " " + sentence
-            else:
-                out.append(sentence)
+            item = _ITEM_NUMBER.search(group)
+            sentence = join_lines((group[: item.start()] if item else group).splitlines())
+            if _ENUMERATOR.match(sentence):
+                number, sentence = sentence, ""
+            if sentence:
+                _add(out, f"{number} {sentence}".lstrip())
+                number = ""
+            number = item.group(1) if item else number
     return out
+
+
+def _add(out: list[str], sentence: str) -> None:
+    joins = out and (out[-1].endswith(":") or _SHORT_REPLY.match(out[-1]))
+    if joins and len(out[-1]) + len(sentence) < MAX_SENTENCE_CHARS:
+        out[-1] += " " + sentence
+    else:
+        out.append(sentence)
 
 
 def _title_end(lines: list[str], start: int) -> int:
