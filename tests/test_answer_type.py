@@ -52,12 +52,17 @@ def test_a_question_asking_for_a_figure_needs_one_of_its_kind():
     assert not figure("how many installers are there")("Once the installer has booted, ...")  # "once" is no count
     assert figure("Debian 12 的安全支持到哪年结束")("支持到 2028 年") and not figure("安装最少要多大内存")("用 USB 安装")
     assert figure("一个葡萄糖分子里有几个氧原子")("有6个氧原子")
+    often = figure("how often does unstable get updated, like daily?")  # a frequency, in words or figures
+    assert often("Packages are uploaded to unstable daily.") and often("every 6 hours") and not often("It changes a lot.")
+    date = figure("from what date could a testing user use xyz again")
+    assert date("you could use XYZ only after July 13th.") and not date("after a few days")  # an ordinal day is a date
 
 
 def test_questions_asking_for_no_figure():
     assert figure("how do I install a package?") is None and figure("what is apt-pinning") is None
     assert figure("方程式里几个反应物之间的加号怎么读") is None  # 几个 names the reactants; it asks how to read
     assert figure("when should I use testing?") is None  # "when" may be answered by a condition
+    assert figure("want to host a debian mirror, where do i check how much disk it needs") is None  # asks where to look
 
 
 def test_a_yes_no_question_looks_for_a_no_or_a_limit():

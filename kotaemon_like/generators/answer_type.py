@@ -33,7 +33,11 @@ _NAME = re.compile(r"(?<=[^\s.!?:•]\s)[A-Z][a-z]+(?:\s+[A-Z]\.)?\s+(?:[A-Z][a-
 _ASKS_DATE = re.compile(r"\b(?:what|which)\s+(?:year|date|day)\b|哪一?年|哪一?天|几月几[号日]", re.IGNORECASE)
 _ASKS_DURATION = re.compile(r"\bhow long\b|多久|多长时间", re.IGNORECASE)
 _ASKS_NUMBER = re.compile(r"\bhow (?:much|many|big|large|old|often)\b|多少|多大|几[个位种台次天年周岁号]", re.IGNORECASE)
-_ASKS_WAY = re.compile(r"怎么|如何|为什么|什么时候")  # 几个反应物之间的加号怎么读 asks how, not how many
+# 几个反应物之间的加号怎么读 asks how, not how many; "where do i check how much disk it needs" asks where to look
+_ASKS_WAY = re.compile(r"怎么|如何|为什么|什么时候|\bwhere\s+(?:do|does|can|could|should|would|will|is|are)\b", re.IGNORECASE)
+_ASKS_FREQUENCY = re.compile(r"\bhow often\b|多久一次|多频繁", re.IGNORECASE)
+_FREQUENCY = re.compile(r"\b(?:daily|weekly|monthly|yearly|annually|hourly|nightly|every|each|once|twice|always|regularly|"
+                        r"constantly|continuously)\b|每[天日周月年]", re.IGNORECASE)
 _NUMBER = re.compile(
     r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|fifty|dozens?|"
     r"hundreds?|thousands?|millions?|billions?|single|twice|half|several|few)\b|"
@@ -42,7 +46,7 @@ _DURATION = re.compile(r"\b(?:seconds?|minutes?|hours?|days?|weeks?|months?|year
 # what a price can be besides an amount: a share of another price ("9 % of the item's price") or nothing at all
 _PRICED = re.compile(r"\d\s?%|\bper ?cent\b|\bfree\b|\bno (?:charge|cost|fee)\b|免费|不收费|\d\s*[元块]", re.IGNORECASE)
 _DATE = re.compile(
-    r"\b(?:1[5-9]|20)\d\d\b|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}\b|"
+    r"\b(?:1[5-9]|20)\d\d\b|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?\b|"
     r"\d{1,2}\s*月\s*\d{1,2}\s*[日号]|\d{4}\s*年", re.IGNORECASE)
 
 
@@ -55,6 +59,8 @@ def figure(question: str) -> Callable[[str], bool] | None:
         return lambda text: bool(_DATE.search(text))
     if _ASKS_WAY.search(question):
         return None
+    if _ASKS_FREQUENCY.search(question):  # "how often … ?": "daily", "every 6 hours", "twice a day"
+        return lambda text: bool(_NUMBER.search(text) or _FREQUENCY.search(text))
     if _ASKS_DURATION.search(question):
         return lambda text: bool(_NUMBER.search(text) or _DURATION.search(text))
     if _ASKS_NUMBER.search(question):
