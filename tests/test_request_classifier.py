@@ -130,6 +130,15 @@ def test_a_request_form_stands_against_the_classifier(boxes):
     assert route(learnt, text) == "create_ticket"
 
 
+def test_a_very_sure_classifier_reads_which_request_a_request_form_makes(boxes):
+    rules, learnt = boxes
+    # "escalate it to the team" is handoff_to_human's request form; what the customer asks for is a ticket on the refund
+    text = "my refund for order 51234 still isn't on my card after a month, escalate it to the team"
+    assert route(rules, text) == "handoff_to_human"
+    decision = learnt.route(text)
+    assert decision.name == "create_ticket" and "51234" in decision.arguments["title"]
+
+
 def test_the_arguments_still_come_from_the_message(boxes):
     _, learnt = boxes
     decision = learnt.route("can u peek at 72950 and see if its moving")

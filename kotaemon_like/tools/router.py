@@ -160,11 +160,13 @@ class ToolRouter:
         # classifier outweighs similarity and cues, but sends a question for information to a plugin only when very
         # sure ("is a real agent ever on this chat"; asking whether one may, "could one of your agents take over?",
         # is no such question); a request form stands unless it is very sure the message is a question ("which mail
-        # transfer agent does debian install by default?")
+        # transfer agent does debian install by default?") or another plugin's request
         if classifier is not None and readable(text):
             choice, probability = classifier.predict(text)
             if by_form:
-                name = None if choice is None and probability >= VERY_SURE else name
+                # a very sure classifier also reads which request it is: "my refund for 48857 still hasn't shown up,
+                # raise it with the team" names an order (order_status's form) and asks for a ticket
+                name = choice if probability >= VERY_SURE and (choice is None or choice in matches) else name
             elif probability >= MAJORITY and (choice is None or (choice in matches and (
                     not matches[choice].information or matches[choice].permission or probability >= VERY_SURE))):
                 name, score = choice, probability
