@@ -44,6 +44,8 @@ def test_a_question_asking_for_a_figure_needs_one_of_its_kind():
     year = figure("until what year is bullseye supported")
     assert year("Security support ends in 2026.") and year("released on August 14, 2021")
     assert not year("release 11 is the stable distribution")  # a number, but no year
+    spent = figure("how much money did ibm spend paying the annotators")  # spending is a price too
+    assert spent("$15 per hour") and not spent("The conversations were created by human annotators.")
     assert figure("how much were the annotators paid?")("$12 per hour") and \
         not figure("how much were the annotators paid?")("666 conversations")  # a price wants money
     care = figure("How much does the Kestrel Care extended warranty cost?")

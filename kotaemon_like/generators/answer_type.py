@@ -18,7 +18,8 @@ from ..stores.analyzer import query_terms, stem
 _YES_NO = re.compile(r"^(?:do|does|did|can|could|is|are|was|were|should|will|would|may|must|has|have)\b", re.IGNORECASE)
 _POLARITY = re.compile(r"\b(?:not|no|never|only|without|cannot|none|neither|nor)\b|n't\b", re.IGNORECASE)
 _HOW_MANY = re.compile(r"\bhow many\b", re.IGNORECASE)
-_PRICE = re.compile(r"\b(?:how much|what)\b.*\b(?:cost|costs|price|charge|fee|fees|pay|paid)\b", re.IGNORECASE)
+_PRICE = re.compile(r"\b(?:how much|what)\b.*\b(?:cost|costs|price|charge|fee|fees|pay|pays|paid|paying|spend|spends|spent|spending)\b",
+                    re.IGNORECASE)
 _MONEY = re.compile(r"[$€£]\s?\d|\b\d[\d,.]*\s?(?:dollars|euros?|usd|eur)\b", re.IGNORECASE)
 # a number and the word after it, or the one after that ("9 architectures", "10 degrees of difference")
 _COUNTED = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?\s+([a-z-]+)(?:\s+([a-z-]+))?", re.IGNORECASE)
