@@ -159,6 +159,7 @@ def split_sentences(text: str) -> list[str]:
 
 
 def _add(out: list[str], sentence: str) -> None:
+    """Appends `sentence`, or joins it to the last one when that announces it ("… are:") or only replies ("No.")."""
     joins = out and (out[-1].endswith(":") or _SHORT_REPLY.match(out[-1]))
     if joins and len(out[-1]) + len(sentence) < MAX_SENTENCE_CHARS:
         out[-1] += " " + sentence

@@ -166,7 +166,8 @@ class ToolRouter:
             if by_form:
                 # a very sure classifier also reads which request it is: "my refund for 48857 still hasn't shown up,
                 # raise it with the team" names an order (order_status's form) and asks for a ticket
-                name = choice if probability >= VERY_SURE and (choice is None or choice in matches) else name
+                if probability >= VERY_SURE and choice != name and (choice is None or choice in matches):
+                    name, score = choice, probability
             elif probability >= MAJORITY and (choice is None or (choice in matches and (
                     not matches[choice].information or matches[choice].permission or probability >= VERY_SURE))):
                 name, score = choice, probability
