@@ -2,7 +2,7 @@
 
     nice -n 10 python bench/answers.py                      # this checkout, plus the baseline commit below
     nice -n 10 python bench/answers.py --baseline REF       # compare against another commit (default: BASELINE)
-    nice -n 10 python bench/answers.py --split shoal --out bench/results/answers_shoal.json  # shoal alone, once
+    nice -n 10 python bench/answers.py --split cove --out bench/results/answers_cove.json  # cove alone, once
     python bench/answers.py --check                         # every expected fact is on an expected page (all splits)
 
 The questions (bench/answers_set.json) were written for this benchmark: paraphrased, casual, with typos,
@@ -19,8 +19,9 @@ on; run once, tuned on since. bench/answers_quay.json (`quay`) was written blind
 bench/answers_wharf.json (`wharf`) was written blind after quay had been run; run once, tuned on since.
 bench/answers_jetty.json (`jetty`) was written blind after wharf had been run; run once, tuned on since.
 bench/answers_kelp.json (`kelp`) was written blind after jetty had been run; run once, tuned on since.
-bench/answers_shoal.json (`shoal`) was written blind after kelp had been run: a run without --split leaves it out
-(LOCKED), so only `--split shoal` asks its questions; run it once.
+bench/answers_shoal.json (`shoal`) was written blind after kelp had been run; run once, tuned on since.
+bench/answers_cove.json (`cove`) was written blind after shoal had been run: a run without --split leaves it out
+(LOCKED), so only `--split cove` asks its questions; run it once.
 Scores per split and language: `page_hit` (an expected page among the retrieved sources), `cited_hit` (the
 answer cites an expected page), `contains` (the answer holds an expected fact), `false_abstain` (an
 answerable question refused), `abstain` (an unanswerable question refused). Writes bench/results/answers.json.
@@ -52,12 +53,14 @@ QUAY = ROOT / "bench" / "answers_quay.json"  # written blind after harbor had be
 WHARF = ROOT / "bench" / "answers_wharf.json"  # written blind after quay had been run; run once, tuned on since
 JETTY = ROOT / "bench" / "answers_jetty.json"  # written blind after wharf had been run; run once, tuned on since
 KELP = ROOT / "bench" / "answers_kelp.json"  # written blind after jetty had been run; run once, tuned on since
-SHOAL = ROOT / "bench" / "answers_shoal.json"  # written blind after kelp had been run; only with --split shoal
-LOCKED = "shoal"  # the split a run leaves out unless it names it, so tuning never sees it
+SHOAL = ROOT / "bench" / "answers_shoal.json"  # written blind after kelp had been run; run once, tuned on since
+COVE = ROOT / "bench" / "answers_cove.json"  # written blind after shoal had been run; only with --split cove
+LOCKED = "cove"  # the split a run leaves out unless it names it, so tuning never sees it
 # the later files, each as (path, question id prefix, split), in the order they were written; LOCKED's is asked alone
 LATER = [(UNSEEN, "new", "unseen"), (FRESH, "fresh", "fresh"), (BLIND, "blind", "blind"), (SEALED, "sealed", "sealed"),
          (VAULT, "vault", "vault"), (HARBOR, "harbor", "harbor"), (QUAY, "quay", "quay"), (WHARF, "wharf", "wharf"),
-         (JETTY, "jetty", "jetty"), (KELP, "kelp", "kelp")]
+         (JETTY, "jetty", "jetty"), (KELP, "kelp", "kelp"),
+         (SHOAL, "shoal", "shoal")]
 PDFS = Path(os.environ.get("KL_SHARED_DATA", ROOT.parent / "shared" / "data")) / "pdfs"
 # the PDFs with a text layer (the scanned ones would measure OCR, not answers)
 DOCUMENTS = [
@@ -86,7 +89,7 @@ def load_set(locked: bool = False) -> tuple[list[dict], list[dict]]:
     """(answerable, unanswerable) of every file, each question with its id and split; the LOCKED split only when
     asked."""
     data = json.loads(SET.read_text(encoding="utf-8"))
-    files = LATER + ([(SHOAL, "shoal", LOCKED)] if locked else [])
+    files = LATER + ([(COVE, "cove", LOCKED)] if locked else [])
     later = [(json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}, prefix, split)
              for path, prefix, split in files]
     out = []

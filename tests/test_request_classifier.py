@@ -99,7 +99,7 @@ def test_a_question_for_information_reaches_a_plugin_only_when_the_classifier_is
     _, learnt = boxes
     classifier = learnt.classifier({n: p.spec for n, p in learnt.plugins().items()})
     # both read as questions; neither is in the training file of these tests
-    question = "what's the difference between talking to the chatbot and a human agent here?"
+    question = "how do I reach a real agent on this chat?"
     choice, probability = classifier.predict(question)
     assert choice == "handoff_to_human" and MAJORITY <= probability < VERY_SURE
     assert route(learnt, question) is None
