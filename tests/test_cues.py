@@ -37,6 +37,7 @@ def test_information_questions(message):
     "有人可以跟我聊一下吗", "帮我看看怎么处理",
     # the customer's own case, whatever its words: a choice about it, "usually" outside the question, "有人处理吗"
     "is my order shipped or not?", "my order usually comes in 2 days, why is it late?", "我的投诉三天了有人处理吗",
+    "will you process the refund or not?",
 ])
 def test_requests_are_not_information_questions(message):
     assert not asks_for_information(message) and states_intent(message, (r".",))

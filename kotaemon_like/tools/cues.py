@@ -80,7 +80,8 @@ _INFORMATION = re.compile(
     # whether anyone works at a time ("春节那几天投诉有人受理吗", "周末有客服吗"): the service's hours
     r"|(?:春节|过年|国庆|节假日|假期|周末|晚上|夜里|凌晨|半夜|节日)[^，。！？,.!?]{0,10}?有(?:人|客服)"
     # "are real staff around on christmas day or is it bot only?": a choice between two, as "…还是…" is in Chinese
-    r"|^\W*(?:is|are|do|does|will|was|were)\b[^?]*\bor\b[^?]*\?",
+    # ("… or not?" offers none: "is anyone going to help me or not?" demands)
+    r"|^\W*(?:is|are|do|does|will|was|were)\b[^?]*\bor\b(?!\s+not\b)[^?]*\?",
     re.IGNORECASE,
 )
 # a question about a case that may happen ("can I get a refund if my order arrives late?") asks for information,
