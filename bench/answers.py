@@ -55,12 +55,13 @@ JETTY = ROOT / "bench" / "answers_jetty.json"  # written blind after wharf had b
 KELP = ROOT / "bench" / "answers_kelp.json"  # written blind after jetty had been run; run once, tuned on since
 SHOAL = ROOT / "bench" / "answers_shoal.json"  # written blind after kelp had been run; run once, tuned on since
 COVE = ROOT / "bench" / "answers_cove.json"  # written blind after shoal had been run; only with --split cove
-LOCKED = "cove"  # the split a run leaves out unless it names it, so tuning never sees it
+# the split a run leaves out unless it names it, so tuning never sees it: (path, question id prefix, split)
+LOCKED_FILE = (COVE, "cove", "cove")
+LOCKED = LOCKED_FILE[2]
 # the later files, each as (path, question id prefix, split), in the order they were written; LOCKED's is asked alone
 LATER = [(UNSEEN, "new", "unseen"), (FRESH, "fresh", "fresh"), (BLIND, "blind", "blind"), (SEALED, "sealed", "sealed"),
          (VAULT, "vault", "vault"), (HARBOR, "harbor", "harbor"), (QUAY, "quay", "quay"), (WHARF, "wharf", "wharf"),
-         (JETTY, "jetty", "jetty"), (KELP, "kelp", "kelp"),
-         (SHOAL, "shoal", "shoal")]
+         (JETTY, "jetty", "jetty"), (KELP, "kelp", "kelp"), (SHOAL, "shoal", "shoal")]
 PDFS = Path(os.environ.get("KL_SHARED_DATA", ROOT.parent / "shared" / "data")) / "pdfs"
 # the PDFs with a text layer (the scanned ones would measure OCR, not answers)
 DOCUMENTS = [
@@ -89,7 +90,7 @@ def load_set(locked: bool = False) -> tuple[list[dict], list[dict]]:
     """(answerable, unanswerable) of every file, each question with its id and split; the LOCKED split only when
     asked."""
     data = json.loads(SET.read_text(encoding="utf-8"))
-    files = LATER + ([(COVE, "cove", LOCKED)] if locked else [])
+    files = LATER + ([LOCKED_FILE] if locked else [])
     later = [(json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}, prefix, split)
              for path, prefix, split in files]
     out = []

@@ -219,7 +219,7 @@ def test_read_requests_names_the_bad_line(tmp_path):
     assert read_requests(path) == [Labelled("hi there agent", "handoff_to_human"), Labelled("what is x", None)]
 
 
-def test_routing_vectors_are_kept_per_embedder_and_merged_across_processes(tmp_path, embedder):
+def test_routing_vectors_are_kept_per_embedder_and_merged_across_processes(tmp_path):
     from kotaemon_like.tools.classifier import VectorStore, multilingual_embedder
 
     e5 = multilingual_embedder()

@@ -33,7 +33,7 @@ _NAME = re.compile(r"(?<=[^\s.!?:•]\s)[A-Z][a-z]+(?:\s+[A-Z]\.)?\s+(?:[A-Z][a-
 # questions asking for a figure, and what holds one
 _ASKS_DATE = re.compile(r"\b(?:what|which)\s+(?:year|date|day)\b|哪一?年|哪一?天|几月几[号日]", re.IGNORECASE)
 _ASKS_DURATION = re.compile(r"\bhow long\b|多久|多长时间", re.IGNORECASE)
-_ASKS_NUMBER = re.compile(r"\bhow (?:much|many|big|large|old|often)\b|多少|多大|几[个位种台次天年周岁号]", re.IGNORECASE)
+_ASKS_NUMBER = re.compile(r"\bhow (?:much|many|big|large|old)\b|多少|多大|几[个位种台次天年周岁号]", re.IGNORECASE)
 # 几个反应物之间的加号怎么读 asks how, not how many; "where do i check how much disk it needs" asks where to look
 _ASKS_WAY = re.compile(r"怎么|如何|为什么|什么时候|\bwhere\s+(?:do|does|can|could|should|would|will|is|are)\b", re.IGNORECASE)
 _ASKS_FREQUENCY = re.compile(r"\bhow often\b|多久一次|多频繁", re.IGNORECASE)
