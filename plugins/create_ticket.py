@@ -98,6 +98,8 @@ class CreateTicket(ToolPlugin):
         rf"^(?=.*{_OWN_ITEM}).*{_PHYSICAL}",
         r"\b(?:open|raise|file|log|create|submit|lodge|register|report)\b.{0,12}\b(?:issue|problem|fault|defect)\b",
         r"\b(?:need|want|get)\b.{0,10}\bticket\b",
+        # the record asked for, then the verb: "need a case opened", "I want a complaint filed about this"
+        r"\b(?:ticket|case|complaint|claim|report)\s+(?:opened|raised|filed|logged|lodged|created|started|registered|submitted)\b",
         r"^\W*(?:an?\s+|the\s+)?(?:support\s+)?(?:ticket|complaint)(?:\s+(?:please|pls|plz|now))?\W*$",
         # a complaint as a headline: "complaint about late delivery"
         r"^\W*(?:an?\s+|my\s+)?(?:formal\s+|official\s+)?complaint(?:\s*[:\u2013\u2014-]|\s+(?:about|regarding|re|against|on|for|over)\b)",

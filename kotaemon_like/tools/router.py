@@ -11,7 +11,8 @@ then an argument the plugin's patterns find (an order number, an email address);
 base's relevance for the same message is known, the plugin must match the message at least as well as
 the knowledge base does. A classifier learnt from labelled messages (classifier.py) decides when it is sure
 of a message of three words or more: the knowledge base, or a plugin unless the message asks for information;
-when very sure, it also overrules a request form (to the knowledge base) and the question reading. The rules
+when very sure, it also overrules a request form or a named case (an order number in a message asking no
+question for information) to the knowledge base, and the question reading. The rules
 decide the rest. How a message reads (a question for
 information, a request cue) is cues.py's job. Shorthand and misspelt request words are read as meant (spelling.py), and the message is embedded
 as a query, so a chat turn reuses the vector its retrieval already computed.
@@ -160,7 +161,8 @@ class ToolRouter:
         # classifier outweighs similarity and cues, but sends a question for information to a plugin only when very
         # sure ("is a real agent ever on this chat"; asking whether one may, "could one of your agents take over?",
         # is no such question); a request form stands unless it is very sure the message is a question ("which mail
-        # transfer agent does debian install by default?") or another plugin's request
+        # transfer agent does debian install by default?") or another plugin's request; the customer's own case named
+        # ("ordr 66721 whats the eta") goes to the knowledge base only when it is very sure too
         if classifier is not None and readable(text):
             choice, probability = classifier.predict(text)
             if by_form:
@@ -168,8 +170,10 @@ class ToolRouter:
                 # raise it with the team" names an order (order_status's form) and asks for a ticket
                 if probability >= VERY_SURE and choice != name and (choice is None or choice in matches):
                     name, score = choice, probability
-            elif probability >= MAJORITY and (choice is None or (choice in matches and (
-                    not matches[choice].information or matches[choice].permission or probability >= VERY_SURE))):
+            elif probability >= MAJORITY and (
+                    choice is None and (not named(name, matches) or probability >= VERY_SURE)
+                    or choice in matches and (
+                        not matches[choice].information or matches[choice].permission or probability >= VERY_SURE)):
                 name, score = choice, probability
         return decide(plugins[name], plugins[name].cls.extract(text), score) if name else None
 
@@ -247,6 +251,13 @@ def _containment(message: str, examples: Sequence[str]) -> float:
         if terms and other:
             best = max(best, len(terms & other) / len(other))
     return best
+
+
+def named(name: str | None, matches: Mapping[str, Match]) -> bool:
+    """Whether the rules routed to `name` on the customer's own case named in a message that asks no question for
+    information ("ordr 66721 whats the eta"): short of very sure, the classifier may read another request in it, but
+    not send it to the knowledge base."""
+    return name is not None and matches[name].identified and not matches[name].information
 
 
 def readable(message: str, words: int = 3) -> bool:
