@@ -119,6 +119,7 @@ INTENT_REQUESTS = [
     ("I'd rather sort this out with a real person", "handoff_to_human"),
     ("could a real member of your team take over this chat", "handoff_to_human"),  # its verb asks the service for a person
     ("把你们店长叫出来", "handoff_to_human"),  # the person named first, then sent for
+    ("can someone phone me back about the missing refund", "create_ticket"),  # a callback, asked as "can someone"
 ]
 INFORMATION_QUESTIONS = [
     "How do I file a bug ticket against a package?",

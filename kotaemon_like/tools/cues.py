@@ -27,7 +27,7 @@ _HOW_TO = re.compile(
     # asked to be there or to talk with the customer ("is anyone available?", "can someone from support chat with me?")
     r"|^\W*(?:can|could|may|do|does|will|is|are|should|must)\s+(?:anyone|anybody|someone|somebody)\b(?!(?:\s+else)?"
     r"(?:\s+(?:from|at|in|on)(?:\s+[\w-]+){1,3}?)?(?:\s+(?:please|pls|be\s+able\s+to))*\s+(?:available|around|free|online|there|here"
-    r"|(?:talk|speak|chat|get\s+back)\s+(?:to|with)\s+(?:me|us)|(?:call|contact|help|ring)\s+(?:me|us))\b)"
+    r"|(?:talk|speak|chat|get\s+back)\s+(?:to|with)\s+(?:me|us)|(?:call|contact|help|ring|phone)\s+(?:me|us))\b)"
     # when the service is there is a rule too: "can I talk to a person after hours?", "is there someone at weekends?"
     r"|^\W*(?:can|could|may|is|are|do|does|will)\b[^,;.!?]*\b(?:after\s+hours|at\s+night|overnight|on\s+(?:the\s+)?weekends?|at\s+weekends?"
     r"|on\s+(?:public\s+|bank\s+)?holidays|on\s+(?:mon|tues|wednes|thurs|fri|satur|sun)days?|24/7|around\s+the\s+clock"
@@ -132,7 +132,7 @@ _PERMISSION = re.compile(
 # lookup made. "Could I get the tracking code?" asks for it; "can I collect my order from a parcel shop?", "can a person
 # pick up the item?", "can my order be delivered to a locker?" ask what is possible, which the knowledge base answers
 _ASKING = (r"(?:get|have|receive|speak|talk|chat|see|know|find\s+out|check|track|trace|look|help|open|file|raise|log|lodge|submit"
-           r"|report|make|complain|escalate|request|ask|reach|contact|call|ring|handle|deal|review|take\s+over|be\s+(?:put|connected"
+           r"|report|make|complain|escalate|request|ask|reach|contact|call|ring|phone|handle|deal|review|take\s+over|be\s+(?:put|connected"
            r"|transferred|called|told|updated))")
 _CAPABILITY = re.compile(
     r"^\W*(?:(?:hi|hello|hey)\W+)?(?:(?:can|could|may|might)\s+(?!(?:you|u)\b)"
