@@ -25,6 +25,7 @@ HANDOFF = (r"\b(?:talk|speak)\b.{0,25}\b(?:human|person|agent)\b",)
     "my parcel shows 'arrived at hub', what normally happens after that?", "退款一般几个工作日到账",
     "are your agents around on new year's eve or is it only the bot?", "国庆假期有客服处理退货吗",
     "Do complaints get answered by email or by phone?", "工单提交后通常几个小时有回复",
+    "saturday and sunday — any live staff then, or only the bot?",  # the service's hours, the time named first
 ])
 def test_information_questions(message):
     assert asks_for_information(message) and not states_intent(message, (r".",))
@@ -38,6 +39,7 @@ def test_information_questions(message):
     # the customer's own case, whatever its words: a choice about it, "usually" outside the question, "有人处理吗"
     "is my order shipped or not?", "my order usually comes in 2 days, why is it late?", "我的投诉三天了有人处理吗",
     "will you process the refund or not?",
+    "I've been waiting all weekend, is anyone going to help me?", "can someone phone me back about my refund",
 ])
 def test_requests_are_not_information_questions(message):
     assert not asks_for_information(message) and states_intent(message, (r".",))

@@ -79,8 +79,10 @@ _INFORMATION = re.compile(
     r"|(?<![好这前那])几个(?:工作日|小时|星期|礼拜)"
     # whether anyone works at a time ("春节那几天投诉有人受理吗", "周末有客服吗"): the service's hours
     r"|(?:春节|过年|国庆|节假日|假期|周末|晚上|夜里|凌晨|半夜|节日)[^，。！？,.!?]{0,10}?有(?:人|客服)"
-    # and in English, a message ending in the question: "saturday and sunday — any live staff then, or only the bot?"
-    r"|\b(?:weekends?|saturdays?|sundays?|(?:bank|public)\s+holidays?|holidays?|christmas|easter|evenings?|nights?|overnight"
+    # and in English, a message opening with the time and ending in the question: "saturday and sunday — any live staff
+    # then, or only the bot?" ("waited all weekend, is anyone going to help me?" asks for help, not for the hours)
+    r"|^\W*(?:(?:on|at|over|during|in)\s+)?(?:the\s+|a\s+)?(?:weekends?|saturdays?|sundays?|(?:bank|public)\s+holidays?|holidays?"
+    r"|christmas|easter|evenings?|nights?|overnight"
     r"|after\s+hours|out\s+of\s+hours)\b[^?]{0,50}\b(?:any(?:one|body)?|some(?:one|body)|staff|people|humans?|agents?|persons?"
     r"|live|available|working|on\s+duty)\b[^?]*\?\W*$"
     r"|\b(?:any(?:one|body)|some(?:one|body)|staff|humans?|agents?|people|person)\b[^?]{0,40}\b(?:on|at|over|during|in\s+the)\s+"
