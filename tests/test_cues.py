@@ -26,6 +26,7 @@ HANDOFF = (r"\b(?:talk|speak)\b.{0,25}\b(?:human|person|agent)\b",)
     "are your agents around on new year's eve or is it only the bot?", "国庆假期有客服处理退货吗",
     "Do complaints get answered by email or by phone?", "工单提交后通常几个小时有回复",
     "saturday and sunday — any live staff then, or only the bot?",  # the service's hours, the time named first
+    "客服能看到我之前和机器人聊的内容吗",  # what the people who take over can see: a question, however long
 ])
 def test_information_questions(message):
     assert asks_for_information(message) and not states_intent(message, (r".",))
@@ -40,6 +41,7 @@ def test_information_questions(message):
     "is my order shipped or not?", "my order usually comes in 2 days, why is it late?", "我的投诉三天了有人处理吗",
     "will you process the refund or not?",
     "I've been waiting all weekend, is anyone going to help me?", "can someone phone me back about my refund",
+    "能让你们技术部门的同事直接来跟我沟通吗",  # a person sent for, named at length
 ])
 def test_requests_are_not_information_questions(message):
     assert not asks_for_information(message) and states_intent(message, (r".",))

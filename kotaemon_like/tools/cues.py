@@ -144,12 +144,13 @@ _CAPABILITY = re.compile(
     re.IGNORECASE,
 )
 # the same in Chinese: "商品有划痕能退货吗", "客服可以帮我改订单吗" ask what is possible; "能帮我查一下订单吗", "可以转人工吗" ask
-# for the action itself (its verb, after "让…" and "帮我", is one a customer asks the service for)
-_ASKING_ZH = (r"(?:转|找|回答|答复|解答|叫|派|安排|接|联系|查|看|瞅|跟踪|追踪|催|投诉|报修|登记|提交|申请售后|开(?:个|一个)?工单|建(?:个|一个)?工单|回电|回个电"
+# for the action itself (its verb, after "让…" and "帮我", is one a customer asks the service for); "看到" is what
+# someone can see, no lookup asked for ("客服能看到我之前和机器人聊的内容吗")
+_ASKING_ZH = (r"(?:转|找|回答|答复|解答|叫|派|安排|接|联系|查|看(?!到|得到|见)|瞅|跟踪|追踪|催|投诉|报修|登记|提交|申请售后|开(?:个|一个)?工单|建(?:个|一个)?工单|回电|回个电"
               r"|打(?:个)?电话|(?:和|跟|与|同)我)")
 _CAPABILITY_ZH = re.compile(
-    rf"(?:可以|可不可以|能不能|能否|(?<![不功智性只才可])能)(?!(?:让[^，。！？,.!?]{{1,6}}?)?(?:来)?(?:帮(?:我|忙)?|给我)?{_ASKING_ZH})"
-    r"[^，。！？,.!?]{1,12}?(?:吗|么|嘛)")
+    rf"(?:可以|可不可以|能不能|能否|(?<![不功智性只才可])能)(?!(?:让[^，。！？,.!?]{{1,10}}?)?(?:来)?(?:帮(?:我|忙)?|给我)?{_ASKING_ZH})"
+    r"[^，。！？,.!?]{1,20}?(?:吗|么|嘛)")
 # a choice between two ("…吗，还是要自己改"): a question for information, as "… or …?" is in English; "还是没到" is "still"
 # and so is "是…还是…" ("商品坏了是换新还是维修？") when it is not about the customer's own order ("我的包裹是丢了还是在路上")
 _CHOICE_ZH = re.compile(r"[，,、]\s*还是(?!没|不|一直|老|在)|(?:吗|呢)\s*还是"
