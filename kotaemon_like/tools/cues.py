@@ -56,6 +56,9 @@ _HOW_TO = re.compile(
     r"|^(?!.*(?:帮|给我|请|麻烦|(?:跟|和|与|同)我|让(?:人工|客服|真人|工作人员|经理|主管))).*(?:可以|能不能|能否|支持|允许|会).{0,12}吗",
     re.IGNORECASE,
 )
+# when a service may not be staffed, and who would be there: the words of an English question about its hours
+_OFF_HOURS = r"(?:weekends?|saturdays?|sundays?|(?:bank|public)\s+holidays?|holidays?|christmas|easter|evenings?|nights?)"
+_ON_DUTY = r"(?:any(?:one|body)|some(?:one|body)|staff|people|humans?|agents?)"
 # a how-to, definition, why, when or how-long question asks for information; about the customer's own things
 # ("what's the status of my order?") it may be a request, but only in a plugin's request form
 _INFORMATION = re.compile(
@@ -81,12 +84,9 @@ _INFORMATION = re.compile(
     r"|(?:春节|过年|国庆|节假日|假期|周末|晚上|夜里|凌晨|半夜|节日)[^，。！？,.!?]{0,10}?有(?:人|客服)"
     # and in English, a message opening with the time and ending in the question: "saturday and sunday — any live staff
     # then, or only the bot?" ("waited all weekend, is anyone going to help me?" asks for help, not for the hours)
-    r"|^\W*(?:(?:on|at|over|during|in)\s+)?(?:the\s+|a\s+)?(?:weekends?|saturdays?|sundays?|(?:bank|public)\s+holidays?|holidays?"
-    r"|christmas|easter|evenings?|nights?|overnight"
-    r"|after\s+hours|out\s+of\s+hours)\b[^?]{0,50}\b(?:any(?:one|body)?|some(?:one|body)|staff|people|humans?|agents?|persons?"
-    r"|live|available|working|on\s+duty)\b[^?]*\?\W*$"
-    r"|\b(?:any(?:one|body)|some(?:one|body)|staff|humans?|agents?|people|person)\b[^?]{0,40}\b(?:on|at|over|during|in\s+the)\s+"
-    r"(?:the\s+|a\s+)?(?:weekends?|saturdays?|sundays?|(?:bank|public)\s+holidays?|holidays?|christmas|easter|evenings?|nights?)\b[^?]*\?\W*$"
+    rf"|^\W*(?:(?:on|at|over|during|in)\s+)?(?:the\s+|a\s+)?(?:{_OFF_HOURS}|overnight|after\s+hours|out\s+of\s+hours)\b[^?]{{0,50}}"
+    rf"\b(?:{_ON_DUTY}|any|persons?|live|available|working|on\s+duty)\b[^?]*\?\W*$"
+    rf"|\b(?:{_ON_DUTY}|person)\b[^?]{{0,40}}\b(?:on|at|over|during|in\s+the)\s+(?:the\s+|a\s+)?{_OFF_HOURS}\b[^?]*\?\W*$"
     # "are real staff around on christmas day or is it bot only?": a choice between two, as "…还是…" is in Chinese
     # ("… or not?" offers none: "is anyone going to help me or not?" demands)
     r"|^\W*(?:is|are|do|does|will|was|were)\b[^?]*\bor\b(?!\s+not\b)[^?]*\?",
