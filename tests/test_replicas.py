@@ -107,8 +107,13 @@ def test_both_indexers_share_the_queue_and_both_apps_see_one_index(replicas):
     # both workers read the one consumer group; a worker joins it after its warm-up (loading and running the
     # model once), which on a loaded machine can end after the other worker has indexed everything (and took over
     # two minutes on a machine running benchmarks beside the suite)
-    wait_until(lambda: len(client.xinfo_consumers("kl:ingest", "indexers")) == 2, 300, every_s=0.5,
-               what="both indexers reading the consumer group")
+    try:
+        wait_until(lambda: len(client.xinfo_consumers("kl:ingest", "indexers")) == 2, 300, every_s=0.5,
+                   what="both indexers reading the consumer group")
+    except AssertionError as exc:  # say which worker is missing and what its threads are doing
+        consumers = client.xinfo_consumers("kl:ingest", "indexers")
+        raise AssertionError(f"{exc}; consumers: {consumers}\n"
+                             + "\n".join(replicas.stacks(name) for name in ("indexer", "indexer-2"))) from None
     chunks = [httpx.get(f"{replicas.url(app)}/api/ready", timeout=10).json()["chunks"] for app in ("app", "app-2")]
     assert chunks[0] == chunks[1] > 0  # one keyword index in PostgreSQL, not a file per replica
 

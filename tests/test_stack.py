@@ -382,8 +382,9 @@ def test_grafana_is_provisioned_with_the_datasource_and_the_dashboard(compose):
 
 # `kl` exactly as compose runs it, except that a worker's or watcher's metrics server listens on
 # 127.0.0.1 instead of all interfaces (inside a container 0.0.0.0 is right; on a test machine it is not).
-BOOT = (
-    "import functools, sys, kotaemon_like.metrics as m; "
+BOOT = (  # SIGUSR1 prints every thread's stack into the service's log (`Rehearsal.stacks`)
+    "import faulthandler, functools, signal, sys, kotaemon_like.metrics as m; "
+    "faulthandler.register(signal.SIGUSR1, all_threads=True); "
     "m.serve_metrics = functools.partial(m.serve_metrics, host='127.0.0.1'); "
     "from kotaemon_like.cli import main; sys.exit(main(sys.argv[1:]))"
 )
@@ -475,6 +476,14 @@ class Rehearsal:
     def log(self, name: str, tail: int = 4000) -> str:
         path = self.folder / f"{name}.log"
         return path.read_text(errors="replace")[-tail:] if path.exists() else ""
+
+    def stacks(self, name: str, tail: int = 12000) -> str:
+        """What every thread of `name` is doing now (for a failure message): its log after a stack dump."""
+        proc = self.procs.get(name)
+        if proc is not None and proc.poll() is None:
+            os.kill(proc.pid, signal.SIGUSR1)
+            time.sleep(1)
+        return f"--- {name}:\n{self.log(name, tail)}"
 
     def up(self, timeout_s: float = 420) -> None:
         """Start each service once everything it depends on passes its healthcheck, as compose does."""
