@@ -144,7 +144,7 @@ class CreateTicket(ToolPlugin):
         # dependency is broken"
         rf"(?:\b(?:my|our|i|i've|we|you|your)\b|\barrived\b|\bcame\b)(?:\s+[\w'-]+){{0,4}}?\s+{_FAULT}",
         rf"\b(?:i|we)\s+(?:bought|got|received|ordered|purchased)\b.{{0,40}}{_FAULT}",
-        r"投诉|报修|反映|(?:帮|给)我.{0,2}(?:记录|登记|备案)|(?:开|建|提|提交|创建|登记|报|申请).{0,4}(?:工单|问题|故障|保修|售后)|(?:帮|给)我.{0,4}(?:修|维修|换)|回(?:个)?电(?:话)?|打电话给我|给我打电话",
+        r"投诉|报修|反映|(?:帮|给)我.{0,2}(?:记录|登记|备案)|(?:开|建|提|提交|创建|登记|报|申请).{0,4}(?:工单|问题|故障|保修|售后)|(?:帮|给)我.{0,4}(?:修|维修|换(?!(?:成|个|一个)?(?:人|真人|活人|人工|客服)))|回(?:个)?电(?:话)?|打电话给我|给我打电话",
         # "电器跳闸是不是质量问题" asks whether it counts as a fault
         rf"(?:我|收到|买的|你们|送来|寄来|到的|发来|送到).{{0,20}}{_FAULT_ZH}|^.{{0,8}}(?<!是不是)(?<!算不算)(?<!是否){_FAULT_ZH}(?:了|啦|的)?\W*$",
         # a faulty item the customer wants repaired or replaced ("I want this fixed", "please repair it")

@@ -27,6 +27,7 @@ HANDOFF = (r"\b(?:talk|speak)\b.{0,25}\b(?:human|person|agent)\b",)
     "Do complaints get answered by email or by phone?", "工单提交后通常几个小时有回复",
     "saturday and sunday — any live staff then, or only the bot?",  # the service's hours, the time named first
     "客服能看到我之前和机器人聊的内容吗",  # what the people who take over can see: a question, however long
+    "can I join the debian project as a translator?",  # joining something is no person sent for
 ])
 def test_information_questions(message):
     assert asks_for_information(message) and not states_intent(message, (r".",))
@@ -42,6 +43,7 @@ def test_information_questions(message):
     "will you process the refund or not?",
     "I've been waiting all weekend, is anyone going to help me?", "can someone phone me back about my refund",
     "能让你们技术部门的同事直接来跟我沟通吗",  # a person sent for, named at length
+    "can one of your live reps jump in here instead of you", "could someone from support join this conversation?",
 ])
 def test_requests_are_not_information_questions(message):
     assert not asks_for_information(message) and states_intent(message, (r".",))

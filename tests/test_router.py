@@ -120,6 +120,8 @@ INTENT_REQUESTS = [
     ("could a real member of your team take over this chat", "handoff_to_human"),  # its verb asks the service for a person
     ("把你们店长叫出来", "handoff_to_human"),  # the person named first, then sent for
     ("can someone phone me back about the missing refund", "create_ticket"),  # a callback, asked as "can someone"
+    ("行了行了，给我换成人来回", "handoff_to_human"),  # "换成人": a person instead of the assistant, not an exchange
+    ("给我换一个新的，这个坏了", "create_ticket"),  # an exchange
 ]
 INFORMATION_QUESTIONS = [
     "How do I file a bug ticket against a package?",
@@ -135,6 +137,7 @@ INFORMATION_QUESTIONS = [
     "Who pays for the return when a faulty item was delivered?",  # who pays is a rule; "when … was" sets a case
     "over the holidays, any agents online or just the bot?",  # whether anyone works at a time: the service's hours
     "weekends — is anybody from support around?",
+    "手机app里的历史订单在哪个菜单下面",  # where the orders are in the app, not where an order is
 ]
 
 

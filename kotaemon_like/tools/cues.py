@@ -12,6 +12,8 @@ import re
 from functools import lru_cache
 from typing import Sequence
 
+# a person asked into the chat: "can one of your reps jump in here", "could someone join this conversation"
+_JOIN_IN = r"(?:jump|step)\s+in|join\s+(?:(?:this|the|our)\s+(?:chat|conversation|call)|us|me)"
 # asks how to do something, or about a case that may happen: whoever asks, the knowledge base answers, even
 # with a "my" in it ("Where do I find my order number?", "What happens if my parcel arrives damaged?")
 _HOW_TO = re.compile(
@@ -27,7 +29,8 @@ _HOW_TO = re.compile(
     # asked to be there or to talk with the customer ("is anyone available?", "can someone from support chat with me?")
     r"|^\W*(?:can|could|may|do|does|will|is|are|should|must)\s+(?:anyone|anybody|someone|somebody)\b(?!(?:\s+else)?"
     r"(?:\s+(?:from|at|in|on)(?:\s+[\w-]+){1,3}?)?(?:\s+(?:please|pls|be\s+able\s+to))*\s+(?:available|around|free|online|there|here"
-    r"|(?:talk|speak|chat|get\s+back)\s+(?:to|with)\s+(?:me|us)|(?:call|contact|help|ring|phone)\s+(?:me|us))\b)"
+    r"|(?:talk|speak|chat|get\s+back)\s+(?:to|with)\s+(?:me|us)|(?:call|contact|help|ring|phone)\s+(?:me|us)|"
+    rf"{_JOIN_IN})\b)"
     # when the service is there is a rule too: "can I talk to a person after hours?", "is there someone at weekends?"
     r"|^\W*(?:can|could|may|is|are|do|does|will)\b[^,;.!?]*\b(?:after\s+hours|at\s+night|overnight|on\s+(?:the\s+)?weekends?|at\s+weekends?"
     r"|on\s+(?:public\s+|bank\s+)?holidays|on\s+(?:mon|tues|wednes|thurs|fri|satur|sun)days?|24/7|around\s+the\s+clock"
@@ -134,7 +137,7 @@ _PERMISSION = re.compile(
 # lookup made. "Could I get the tracking code?" asks for it; "can I collect my order from a parcel shop?", "can a person
 # pick up the item?", "can my order be delivered to a locker?" ask what is possible, which the knowledge base answers
 _ASKING = (r"(?:get|have|receive|speak|talk|chat|see|know|find\s+out|check|track|trace|look|help|open|file|raise|log|lodge|submit"
-           r"|report|make|complain|escalate|request|ask|reach|contact|call|ring|phone|handle|deal|review|take\s+over|be\s+(?:put|connected"
+           rf"|report|make|complain|escalate|request|ask|reach|contact|call|ring|phone|handle|deal|review|take\s+over|{_JOIN_IN}|be\s+(?:put|connected"
            r"|transferred|called|told|updated))")
 _CAPABILITY = re.compile(
     r"^\W*(?:(?:hi|hello|hey)\W+)?(?:(?:can|could|may|might)\s+(?!(?:you|u)\b)"
