@@ -28,6 +28,7 @@ HANDOFF = (r"\b(?:talk|speak)\b.{0,25}\b(?:human|person|agent)\b",)
     "saturday and sunday — any live staff then, or only the bot?",  # the service's hours, the time named first
     "客服能看到我之前和机器人聊的内容吗",  # what the people who take over can see: a question, however long
     "can I join the debian project as a translator?",  # joining something is no person sent for
+    "is there a deadline for telling you that something arrived dented?", "is there a fee for returns?",  # the service's rules
 ])
 def test_information_questions(message):
     assert asks_for_information(message) and not states_intent(message, (r".",))
@@ -44,6 +45,7 @@ def test_information_questions(message):
     "I've been waiting all weekend, is anyone going to help me?", "can someone phone me back about my refund",
     "能让你们技术部门的同事直接来跟我沟通吗",  # a person sent for, named at length
     "can one of your live reps jump in here instead of you", "could someone from support join this conversation?",
+    "is anyone real there?",
 ])
 def test_requests_are_not_information_questions(message):
     assert not asks_for_information(message) and states_intent(message, (r".",))
@@ -174,3 +176,14 @@ def test_a_chinese_case_or_choice_asks_for_information(message):
 @pytest.mark.parametrize("message", ["没有账号能帮我查一下订单吗", "我的包裹是丢了还是在路上"])
 def test_a_chinese_request_with_a_case_or_a_choice_stays_a_request(message):
     assert not asks_for_information(message)
+
+
+@pytest.mark.parametrize("message,expected", [
+    # a question, then a request of its own that opens with "please" (请, 麻烦): the request stands
+    ("现在谁在值班？请值班的客服来回复我", True), ("how do I return an item? please open a ticket", True),
+    # a question, then "please" asking to be told: still the question
+    ("周末有人工客服吗？请告诉我", False), ("What's the refund policy? please explain", False),
+])
+def test_a_request_after_a_question_stands_when_it_says_please(message, expected):
+    forms = (r"客服.{0,4}来(?:回复|回答)", r"\bopen\s+a\s+ticket\b", r"人工客服", r"refund")
+    assert states_intent(message, forms) is expected

@@ -122,6 +122,9 @@ INTENT_REQUESTS = [
     ("can someone phone me back about the missing refund", "create_ticket"),  # a callback, asked as "can someone"
     ("行了行了，给我换成人来回", "handoff_to_human"),  # "换成人": a person instead of the assistant, not an exchange
     ("给我换一个新的，这个坏了", "create_ticket"),  # an exchange
+    ("现在谁在值班？请值班的客服来回复我", "handoff_to_human"),  # a question, then a request of its own
+    ("still haven't got my refund for the return i sent 3 weeks ago, can you chase it up as a ticket", "create_ticket"),
+    ("is anyone real there? put them on", "handoff_to_human"),
 ]
 INFORMATION_QUESTIONS = [
     "How do I file a bug ticket against a package?",
@@ -138,6 +141,7 @@ INFORMATION_QUESTIONS = [
     "over the holidays, any agents online or just the bot?",  # whether anyone works at a time: the service's hours
     "weekends — is anybody from support around?",
     "手机app里的历史订单在哪个菜单下面",  # where the orders are in the app, not where an order is
+    "is there a deadline for telling you that something arrived dented?",  # a rule of the service, not a report
 ]
 
 

@@ -27,10 +27,12 @@ _HOW_TO = re.compile(
     r"|(?:your\s+|the\s+)?(?:agents|staff|employees|representatives|operators|couriers|drivers))\b"
     # so is what anyone may do ("does someone check each parcel?", "is anyone able to see my card?"), unless they are
     # asked to be there or to talk with the customer ("is anyone available?", "can someone from support chat with me?")
-    r"|^\W*(?:can|could|may|do|does|will|is|are|should|must)\s+(?:anyone|anybody|someone|somebody)\b(?!(?:\s+else)?"
+    r"|^\W*(?:can|could|may|do|does|will|is|are|should|must)\s+(?:anyone|anybody|someone|somebody)\b(?!(?:\s+(?:real|actual|live|human))?(?:\s+else)?"
     r"(?:\s+(?:from|at|in|on)(?:\s+[\w-]+){1,3}?)?(?:\s+(?:please|pls|be\s+able\s+to))*\s+(?:available|around|free|online|there|here"
     r"|(?:talk|speak|chat|get\s+back)\s+(?:to|with)\s+(?:me|us)|(?:call|contact|help|ring|phone)\s+(?:me|us)|"
     rf"{_JOIN_IN})\b)"
+    # a limit or charge the service sets: "is there a deadline for telling you that something arrived dented?"
+    r"|^\W*(?:is|are)\s+there\s+(?:an?|any)\s+(?:deadline|time\s+limits?|limits?|cut-?off|window|fees?|charges?|minimum|maximum)\b"
     # when the service is there is a rule too: "can I talk to a person after hours?", "is there someone at weekends?"
     r"|^\W*(?:can|could|may|is|are|do|does|will)\b[^,;.!?]*\b(?:after\s+hours|at\s+night|overnight|on\s+(?:the\s+)?weekends?|at\s+weekends?"
     r"|on\s+(?:public\s+|bank\s+)?holidays|on\s+(?:mon|tues|wednes|thurs|fri|satur|sun)days?|24/7|around\s+the\s+clock"
@@ -219,9 +221,16 @@ def _compiled(patterns: tuple[str, ...]) -> tuple[re.Pattern, ...]:
     return tuple(re.compile(p, re.IGNORECASE) for p in patterns)
 
 
+_PLEASE = re.compile(r"^\W*(?:请(?!问)|麻烦|please\b|pls\b|plz\b)", re.IGNORECASE)
+
+
 def states_intent(message: str, intents: Sequence[str]) -> bool:
     """Whether the message asks for the action in one of a plugin's declared request forms (and not for information)."""
-    if not intents or asks_for_information(message):
+    if not intents:
         return False
     patterns = _compiled(tuple(intents))
-    return any(p.search(part) for part in (message, *clauses(message)) for p in patterns)
+    if not asks_for_information(message):
+        return any(p.search(part) for part in (message, *clauses(message)) for p in patterns)
+    # a question, then a request of its own: "现在谁在值班？请值班的客服来回复我", "any idea why? please put a person on"
+    return any(_PLEASE.match(part) and not asks_for_information(part) and any(p.search(part) for p in patterns)
+               for part in clauses(message)[1:])
