@@ -3,7 +3,7 @@
     python bench/routing.py                 # every split of plugins/requests.jsonl, each by a classifier trained without it
     python bench/routing.py --details       # also print every message with its decision
     python bench/routing.py --exclude tune  # leave a split out (repeatable)
-    python bench/routing.py --only fjord --out bench/results/routing_fjord.json  # the locked split alone; run once
+    python bench/routing.py --only inlet --out bench/results/routing_inlet.json  # the locked split alone; run once
 
 For the plugins in plugins/, reports per split and per language: precision and recall per plugin,
 requests routed to the right plugin, and knowledge questions hijacked by a plugin. The labelled messages
@@ -18,9 +18,9 @@ were measured before the rules saw them; `harbor` was written blind after vault 
 `wharf`, written blind after reef had been run, run once, and `jetty`, written blind after wharf had been run,
 run once, `kelp`, written blind after jetty had been run, run once, and `shoal`, written blind after kelp had been
 run, run once, `cove`, written blind after shoal had been run, run once, and `lagoon`, written blind after cove had
-been run, run once, and `atoll`, written blind after lagoon had been run, run once. `fjord` (tests/data/routing_fjord.jsonl),
-written blind after atoll had been run, is in no training file: it is left out of every run unless `--include-locked` or
-`--only fjord` is given. Four routers run on the same messages: the router as `kl chat` runs it (classifier,
+been run, run once, `atoll`, written blind after lagoon had been run, run once, and `fjord`, written blind after atoll had
+been run, run once. `inlet` (tests/data/routing_inlet.jsonl), written blind after fjord had been run, is in no training
+file: it is left out of every run unless `--include-locked` or `--only inlet` is given. Four routers run on the same messages: the router as `kl chat` runs it (classifier,
 then rules weighing the knowledge base's relevance: the Debian FAQ from ../shared/data/pdfs indexed with the
 default config; skipped when absent), the rules alone, the rules with the knowledge base, and the first
 embedded router as the baseline (example similarity plus keyword and argument bonuses over 0.5).
@@ -50,11 +50,11 @@ from kotaemon_like.tools.classifier import Labelled, RequestClassifier, VectorSt
 from kotaemon_like.tools import Toolbox  # noqa: E402
 
 SET = ROOT / "plugins" / "requests.jsonl"  # every split tuned on; the classifier's training file
-LOCKED_SET = ROOT / "tests" / "data" / "routing_fjord.jsonl"  # the split nobody tunes on, in a file of its own
+LOCKED_SET = ROOT / "tests" / "data" / "routing_inlet.jsonl"  # the split nobody tunes on, in a file of its own
 FAQ = ROOT.parent / "shared" / "data" / "pdfs" / "debian-faq.en.pdf"
 KNOWLEDGE = "knowledge base"  # the expected route of a question a plugin must leave alone
-LOCKED = "fjord"  # left out of every run that does not ask for it, so tuning never sees it
-SPLITS = ("tune", "dev", "held", "test", "unseen", "fresh", "blind", "probe6", "probe7", "probe8", "sealed", "vault", "harbor", "quay", "reef", "wharf", "jetty", "kelp", "shoal", "cove", "lagoon", "atoll", LOCKED)  # as written
+LOCKED = "inlet"  # left out of every run that does not ask for it, so tuning never sees it
+SPLITS = ("tune", "dev", "held", "test", "unseen", "fresh", "blind", "probe6", "probe7", "probe8", "sealed", "vault", "harbor", "quay", "reef", "wharf", "jetty", "kelp", "shoal", "cove", "lagoon", "atoll", "fjord", LOCKED)  # as written
 
 # the previous router's keywords per plugin (its rule: best example cosine, +0.1 for a keyword, +0.1 for
 # an argument, 0 when a counter-example is closer; a plugin at 0.5 or more fires)

@@ -1,4 +1,4 @@
-"""The evaluation sets' splits: the locked routing (`fjord`) and answer (`fjord`) splits are well formed, share no message
+"""The evaluation sets' splits: the locked routing (`inlet`) and answer (`inlet`) splits are well formed, share no message
 with an earlier split or with the classifier's training file, and are left out of the benchmarks unless asked
 for by name (nothing here routes or answers them)."""
 

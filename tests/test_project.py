@@ -41,7 +41,7 @@ def test_kl_outside_a_project_uses_the_packaged_config_and_says_so(tmp_path):
     out = subprocess.run([sys.executable, "-m", "kotaemon_like.cli", "check-config"], cwd=tmp_path, env=env,
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    assert f"{PACKAGED_CONFIG}: OK" in out.stdout and "routing learns from 3408 labelled messages" in out.stdout
+    assert f"{PACKAGED_CONFIG}: OK" in out.stdout and "routing learns from 3567 labelled messages" in out.stdout
     assert f"kl: config {PACKAGED_CONFIG}; knowledge {tmp_path / 'data' / 'knowledge'}; index {tmp_path / 'data' / 'index'}" \
         in out.stderr
 
