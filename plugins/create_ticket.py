@@ -100,8 +100,10 @@ class CreateTicket(ToolPlugin):
         r"\b(?:need|want|get)\b.{0,10}\bticket\b",
         # the record asked for, then the verb: "need a case opened", "I want a complaint filed about this"
         r"\b(?:ticket|case|complaint|claim|report)\s+(?:opened|raised|filed|logged|lodged|created|started|registered|submitted)\b",
-        # what the customer's matter should become: "can you chase it up as a ticket", "log this as a complaint"
-        r"\b(?:it|this|that)\b.{0,15}\bas\s+an?\s+(?:ticket|case|complaint|formal\s+complaint)\b",
+        # what the customer wants the matter to become: "can you chase it up as a ticket", "I want this on record as a
+        # complaint" (not "is this treated as a complaint?")
+        r"\b(?:want|like|need|please|pls|can\s+you|could\s+you)\b.{0,25}\b(?:it|this|that)\b.{0,15}\bas\s+an?\s+(?:ticket|case"
+        r"|complaint|formal\s+complaint)\b",
         r"^\W*(?:an?\s+|the\s+)?(?:support\s+)?(?:ticket|complaint)(?:\s+(?:please|pls|plz|now))?\W*$",
         # a complaint as a headline: "complaint about late delivery"
         r"^\W*(?:an?\s+|my\s+)?(?:formal\s+|official\s+)?complaint(?:\s*[:\u2013\u2014-]|\s+(?:about|regarding|re|against|on|for|over)\b)",

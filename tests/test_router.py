@@ -142,6 +142,7 @@ INFORMATION_QUESTIONS = [
     "weekends — is anybody from support around?",
     "手机app里的历史订单在哪个菜单下面",  # where the orders are in the app, not where an order is
     "is there a deadline for telling you that something arrived dented?",  # a rule of the service, not a report
+    "is this treated as a complaint?",  # how a matter counts, not "log this as a complaint"
 ]
 
 
